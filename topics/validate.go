@@ -1,0 +1,310 @@
+package topics
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+)
+
+// FieldError is a rejected payload: which message, which field, what is wrong.
+// Its text reads like "pose: distance_m must be >= 0, got -3".
+type FieldError struct {
+	Message string // message name, e.g. "pose"
+	Field   string // JSON field path, e.g. "seen[2].bearing_rad"; empty for the payload as a whole
+	Problem string // e.g. "must be >= 0, got -3"
+}
+
+func (e *FieldError) Error() string {
+	if e.Field == "" {
+		return e.Message + ": " + e.Problem
+	}
+	return e.Message + ": " + e.Field + " " + e.Problem
+}
+
+// checker collects the first problem found while validating one message.
+type checker struct {
+	msg string
+	err *FieldError
+}
+
+func (c *checker) fail(field, format string, args ...any) {
+	if c.err == nil {
+		c.err = &FieldError{Message: c.msg, Field: field, Problem: fmt.Sprintf(format, args...)}
+	}
+}
+
+func (c *checker) result() error {
+	if c.err == nil {
+		return nil
+	}
+	return c.err
+}
+
+func num(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// finite rejects NaN and ±Inf.
+func (c *checker) finite(field string, v float64) bool {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		c.fail(field, "must be a finite number, got %s", num(v))
+		return false
+	}
+	return true
+}
+
+func (c *checker) atLeast(field string, v, min float64) {
+	if c.finite(field, v) && v < min {
+		c.fail(field, "must be >= %s, got %s", num(min), num(v))
+	}
+}
+
+func (c *checker) positive(field string, v float64) {
+	if c.finite(field, v) && v <= 0 {
+		c.fail(field, "must be > 0, got %s", num(v))
+	}
+}
+
+func (c *checker) within(field string, v, lo, hi float64) {
+	if c.finite(field, v) && (v < lo || v > hi) {
+		c.fail(field, "must be within [%s, %s], got %s", num(lo), num(hi), num(v))
+	}
+}
+
+func (c *checker) bearing(field string, v float64) {
+	if c.finite(field, v) && (v < -math.Pi || v > math.Pi) {
+		c.fail(field, "must be within ±π, got %s", num(v))
+	}
+}
+
+func (c *checker) optFinite(field string, v *float64) {
+	if v != nil {
+		c.finite(field, *v)
+	}
+}
+
+func (c *checker) marker(field string, id int) {
+	if id < 0 {
+		c.fail(field, "must be a marker id >= 0, got %d", id)
+	}
+}
+
+func (c *checker) optMarker(field string, id *int) {
+	if id != nil {
+		c.marker(field, *id)
+	}
+}
+
+func (c *checker) nonNegInt(field string, v int) {
+	if v < 0 {
+		c.fail(field, "must be >= 0, got %d", v)
+	}
+}
+
+func (c *checker) oneOf(field, v string, allowed []string) {
+	if !slices.Contains(allowed, v) {
+		c.fail(field, "must be one of %v, got %q", allowed, v)
+	}
+}
+
+func (c *checker) robotID(field, v string) {
+	if !ValidRobotID(v) {
+		c.fail(field, "must match [A-Za-z0-9_-]{1,32}, got %q", v)
+	}
+}
+
+func (c *checker) header(h Header) {
+	if h.V < 1 || h.V > Version {
+		c.fail("v", "must be a contract version from 1 to %d, got %d", Version, h.V)
+	}
+	c.robotID("sender", h.Sender)
+	if h.TS.IsZero() {
+		c.fail("ts", "must be set")
+	}
+}
+
+// Validate checks a Status.
+func (m *Status) Validate() error {
+	c := checker{msg: "status"}
+	c.header(m.Header)
+	c.oneOf("state", m.State, RobotStates)
+	if f := m.Faces; f != nil {
+		c.marker("faces.front", f.Front)
+		c.marker("faces.left", f.Left)
+		c.marker("faces.back", f.Back)
+		c.marker("faces.right", f.Right)
+	}
+	c.nonNegInt("step", m.Step)
+	c.optMarker("target", m.Target)
+	return c.result()
+}
+
+// Validate checks a Pose.
+func (m *Pose) Validate() error {
+	c := checker{msg: "pose"}
+	c.header(m.Header)
+	c.oneOf("state", m.State, RobotStates)
+	c.optMarker("target", m.Target)
+	if m.DistanceM != nil {
+		c.atLeast("distance_m", *m.DistanceM, 0)
+	}
+	c.optFinite("x_m", m.XM)
+	c.optFinite("y_m", m.YM)
+	if m.ThetaRad != nil {
+		c.bearing("theta_rad", *m.ThetaRad)
+	}
+	if (m.XM == nil) != (m.YM == nil) {
+		c.fail("x_m", "and y_m must be given together")
+	}
+	c.finite("speed_mps", m.SpeedMps)
+	c.nonNegInt("step", m.Step)
+	return c.result()
+}
+
+func (c *checker) sighting(p string, s Sighting) {
+	c.marker(p+"id", s.MarkerID)
+	c.oneOf(p+"kind", s.Kind, []string{MarkerArena, MarkerFace})
+	if s.Kind == MarkerFace {
+		if s.Robot != "" {
+			c.robotID(p+"robot", s.Robot)
+		}
+		c.oneOf(p+"face", s.Face, FaceNames)
+	}
+	c.atLeast(p+"distance_m", s.DistanceM, 0)
+	c.bearing(p+"bearing_rad", s.BearingRad)
+}
+
+// Validate checks Sightings.
+func (m *Sightings) Validate() error {
+	c := checker{msg: "sightings"}
+	c.header(m.Header)
+	c.optFinite("heading_rad", m.HeadingRad)
+	for i, s := range m.Seen {
+		c.sighting(fmt.Sprintf("seen[%d].", i), s)
+	}
+	return c.result()
+}
+
+// Validate checks a Checkpoint.
+func (m *Checkpoint) Validate() error {
+	c := checker{msg: "checkpoint"}
+	c.header(m.Header)
+	c.marker("marker", m.Marker)
+	c.nonNegInt("step", m.Step)
+	return c.result()
+}
+
+// Validate checks an Event.
+func (m *Event) Validate() error {
+	c := checker{msg: "event"}
+	c.header(m.Header)
+	c.oneOf("kind", m.Kind, EventKinds)
+	if m.Other != "" {
+		c.robotID("other", m.Other)
+	}
+	if m.Face != "" {
+		c.oneOf("face", m.Face, FaceNames)
+	}
+	if m.Kind == EventBlocked {
+		c.oneOf("face", m.Face, FaceNames)
+	}
+	c.optMarker("marker", m.Marker)
+	if m.DistanceM != nil {
+		c.atLeast("distance_m", *m.DistanceM, 0)
+	}
+	return c.result()
+}
+
+// Validate checks a Directive.
+func (m *Directive) Validate() error {
+	c := checker{msg: "directive"}
+	c.header(m.Header)
+	c.oneOf("kind", m.Kind, DirectiveKinds)
+	for i, id := range m.Route {
+		c.marker(fmt.Sprintf("route[%d]", i), id)
+	}
+	c.nonNegInt("released", m.Released)
+	c.nonNegInt("step", m.Step)
+	if m.Kind == DirRoute {
+		if len(m.Route) == 0 {
+			c.fail("route", "must name at least one marker")
+		}
+		if m.Released > len(m.Route) {
+			c.fail("released", "must be <= len(route) = %d, got %d", len(m.Route), m.Released)
+		}
+		if m.Step > len(m.Route) {
+			c.fail("step", "must be <= len(route) = %d, got %d", len(m.Route), m.Step)
+		}
+	}
+	c.atLeast("backoff_m", m.BackoffM, 0)
+	if m.Kind == DirBackoff && m.BackoffM <= 0 {
+		c.fail("backoff_m", "must be > 0 for a backoff, got %s", num(m.BackoffM))
+	}
+	return c.result()
+}
+
+// Validate checks a FleetCommand.
+func (m *FleetCommand) Validate() error {
+	c := checker{msg: "fleet_cmd"}
+	c.header(m.Header)
+	c.oneOf("kind", m.Kind, []string{FleetStop, FleetResume})
+	return c.result()
+}
+
+// Validate checks a FleetMap.
+func (m *FleetMap) Validate() error {
+	c := checker{msg: "fleet_map"}
+	c.header(m.Header)
+	c.positive("diameter_m", m.DiameterM)
+	c.atLeast("measured_diameter_m", m.MeasuredDiameterM, 0)
+	c.positive("scale", m.Scale)
+	seen := map[int]bool{}
+	for i, mk := range m.Markers {
+		p := fmt.Sprintf("markers[%d].", i)
+		c.marker(p+"id", mk.ID)
+		if seen[mk.ID] {
+			c.fail(p+"id", "must be unique, got %d twice", mk.ID)
+		}
+		seen[mk.ID] = true
+		c.finite(p+"x_m", mk.XM)
+		c.finite(p+"y_m", mk.YM)
+		c.nonNegInt(p+"samples", mk.Samples)
+	}
+	if m.MappedBy != "" {
+		c.robotID("mapped_by", m.MappedBy)
+	}
+	for i, r := range m.Roster {
+		p := fmt.Sprintf("roster[%d].", i)
+		c.robotID(p+"robot", r.Robot)
+		c.marker(p+"faces.front", r.Faces.Front)
+		c.marker(p+"faces.left", r.Faces.Left)
+		c.marker(p+"faces.back", r.Faces.Back)
+		c.marker(p+"faces.right", r.Faces.Right)
+	}
+	return c.result()
+}
+
+// Validate checks an OrchestratorState.
+func (m *OrchestratorState) Validate() error {
+	c := checker{msg: "orchestrator_status"}
+	c.header(m.Header)
+	c.oneOf("state", m.State, []string{OrchOnline, OrchOffline})
+	return c.result()
+}
+
+// Validate checks a World.
+func (m *World) Validate() error {
+	c := checker{msg: "world"}
+	c.header(m.Header)
+	c.atLeast("sim_time_s", m.SimTimeS, 0)
+	c.positive("diameter_m", m.DiameterM)
+	c.nonNegInt("collisions", m.Collisions)
+	for i, r := range m.Robots {
+		p := fmt.Sprintf("robots[%d].", i)
+		c.robotID(p+"robot", r.Robot)
+		c.finite(p+"x_m", r.XM)
+		c.finite(p+"y_m", r.YM)
+		c.finite(p+"theta_rad", r.ThetaRad)
+		c.finite(p+"speed_mps", r.SpeedMps)
+	}
+	return c.result()
+}
