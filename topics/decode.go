@@ -196,7 +196,21 @@ func decodeInto(name string, b []byte, m Message) error {
 		}
 		return fail("", "invalid JSON: %v", err)
 	}
+	utcHeader(m)
 	return m.Validate()
+}
+
+// utcHeader puts the header's time in UTC. The contract's times are UTC; a
+// sender that wrote an offset (+00:00, +01:00) meant the same instant, and
+// without this the same message would decode to different values depending
+// on how it was written and on the receiver's local zone.
+func utcHeader(m Message) {
+	v := reflect.ValueOf(m).Elem().FieldByName("Header")
+	if !v.IsValid() {
+		return
+	}
+	ts := v.FieldByName("TS")
+	ts.Set(reflect.ValueOf(ts.Interface().(time.Time).UTC()))
 }
 
 // required checks that every field without omitempty is present and not

@@ -12,6 +12,13 @@
 // JSON, missing required fields, wrong types, NaN or Inf, values out of range
 // and payloads over MaxPayload, with an error that names the field. Unknown
 // fields are tolerated so that newer senders can talk to older receivers.
+// Header times are returned in UTC whatever offset the sender wrote, and must
+// fall in 1970–9999. Whatever Encode returns, the decoders accept (a nil
+// required list is written as []).
+//
+// asyncapi.yaml describes the same contract (channels, payload schemas, QoS
+// and retain, examples) for tools and other languages; asyncapi_test.go fails
+// when it and this package disagree.
 //
 // No other package builds a topic string by hand: use the functions here.
 package topics

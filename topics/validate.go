@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"time"
 )
 
 // FieldError is a rejected payload: which message, which field, what is wrong.
@@ -119,6 +120,10 @@ func (c *checker) header(h Header) {
 	c.robotID("sender", h.Sender)
 	if h.TS.IsZero() {
 		c.fail("ts", "must be set")
+	} else if y := h.TS.UTC().Year(); y < 1970 || y > 9999 {
+		// JSON cannot carry years outside 0–9999, and nothing of ours
+		// happened before 1970 (a Pi without a real-time clock boots there).
+		c.fail("ts", "must be a time from 1970 to 9999, got %s", h.TS.UTC().Format(time.RFC3339Nano))
 	}
 }
 

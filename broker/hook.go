@@ -1,0 +1,261 @@
+package broker
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"collaborate/topics"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+	"github.com/rs/zerolog"
+)
+
+// InlineClientID is mochi's id for the in-process client; no network client
+// may use it.
+const InlineClientID = mqtt.InlineClientId
+
+// anonymous is the role of a client without a username when anonymous
+// watching is allowed.
+const roleAnonymous Role = "anonymous"
+
+// guard is our authentication, ACL and validation hook. mochi's own auth
+// ledger allows what no rule matches; this hook denies it.
+type guard struct {
+	mqtt.HookBase
+
+	creds     atomic.Pointer[Credentials]
+	anonWatch bool
+	log       zerolog.Logger
+	count     *counters
+	clients   *mqtt.Clients // the server's, to find a session being taken over
+
+	online, offline func(id string)
+
+	mu      sync.Mutex
+	current map[string]*mqtt.Client // robot id -> its live connection
+}
+
+func (g *guard) ID() string { return "collaborate-guard" }
+
+func (g *guard) Provides(b byte) bool {
+	return bytes.Contains([]byte{
+		mqtt.OnConnectAuthenticate,
+		mqtt.OnACLCheck,
+		mqtt.OnPublish,
+		mqtt.OnSubscribe,
+		mqtt.OnSessionEstablish,
+		mqtt.OnSessionEstablished,
+		mqtt.OnDisconnect,
+	}, []byte{b})
+}
+
+// roleOf returns the role of a client from the current credentials. It also
+// serves clients restored from the store, which never authenticated in this
+// run.
+func (g *guard) roleOf(cl *mqtt.Client) (Role, bool) {
+	name := string(cl.Properties.Username)
+	if name == "" {
+		if g.anonWatch {
+			return roleAnonymous, true
+		}
+		return "", false
+	}
+	u, ok := g.creds.Load().Lookup(name)
+	return u.Role, ok
+}
+
+func (g *guard) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
+	name := string(pk.Connect.Username)
+	refuse := func(reason, why string) bool {
+		g.count.refuse(reason)
+		g.log.Warn().Str("client", cl.ID).Str("user", name).Str("remote", cl.Net.Remote).
+			Str("reason", reason).Msg("connection refused: " + why)
+		return false
+	}
+	if cl.ID == InlineClientID {
+		return refuse(RefuseClientID, "client id is reserved")
+	}
+	creds := g.creds.Load()
+	var role Role
+	if name == "" {
+		if !g.anonWatch {
+			return refuse(RefuseAnonymous, "anonymous clients are not allowed")
+		}
+		role = roleAnonymous
+	} else {
+		u, ok := creds.Verify(name, pk.Connect.Password)
+		if !ok {
+			return refuse(RefuseBadCredentials, "unknown user or wrong password")
+		}
+		role = u.Role
+	}
+	if role == RoleRobot && cl.ID != name {
+		return refuse(RefuseClientID, "a robot's client id must be its username")
+	}
+	if role != RoleRobot {
+		// Only a robot may use a robot's client id: another user would take
+		// over its session and kick it off.
+		if u, ok := creds.Lookup(cl.ID); ok && u.Role == RoleRobot {
+			return refuse(RefuseClientID, "client id belongs to robot "+cl.ID)
+		}
+	}
+	if atomic.LoadUint32(&cl.Properties.Will.Flag) == 1 {
+		w := cl.Properties.Will
+		if reason, why := g.checkPublish(role, name, w.TopicName, w.Payload, w.Retain); reason != "" {
+			// A will bypasses OnPublish: check it now, and strip it
+			// rather than refuse, as for a publish.
+			atomic.StoreUint32(&cl.Properties.Will.Flag, 0)
+			g.count.drop(DropWillRefused)
+			g.log.Warn().Str("client", cl.ID).Str("topic", w.TopicName).Str("reason", reason).
+				Msg("last will stripped: " + why)
+		}
+	}
+	return true
+}
+
+// checkPublish decides whether role may publish payload on topic; it returns
+// the drop reason and why, or "" to allow.
+func (g *guard) checkPublish(role Role, user, topic string, payload []byte, retain bool) (string, string) {
+	switch role {
+	case RoleOrchestrator:
+		if _, err := topics.Parse(topic); err != nil {
+			return "", "" // not a contract topic: free for the orchestrator role
+		}
+		if retain && len(payload) == 0 {
+			return "", "" // clears a retained message
+		}
+	case RoleRobot:
+		t, err := topics.Parse(topic)
+		if err != nil || t.Robot != user || !robotPublishes(t.Kind) {
+			return DropForeignTopic, "robot " + user + " may publish only its own robot topics"
+		}
+	case RoleObserver, RoleOperator, roleAnonymous:
+		return DropReadOnly, "role " + string(role) + " is read-only"
+	default:
+		return DropUnknownUser, "user " + user + " is no longer in the credentials"
+	}
+	if _, _, err := topics.DecodeTopic(topic, payload); err != nil {
+		return DropInvalidPayload, err.Error()
+	}
+	return "", ""
+}
+
+func robotPublishes(k topics.Kind) bool {
+	for _, p := range topics.RobotPublishes {
+		if p == k {
+			return true
+		}
+	}
+	return false
+}
+
+// OnACLCheck allows every write: writes are judged in OnPublish, where a
+// refusal can be acknowledged and dropped. mochi disconnects a 3.1.1 client
+// whose QoS 1 publish fails this check, and paho then replays it forever.
+func (g *guard) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
+	if write || cl.Net.Inline {
+		return true
+	}
+	role, ok := g.roleOf(cl)
+	if !ok {
+		return false
+	}
+	if role != RoleRobot {
+		return true // everyone else reads everything
+	}
+	return robotMayRead(cl.ID, topic)
+}
+
+// robotMayRead applies to topics and to subscription filters alike: the
+// filters it allows match only the topics it allows.
+func robotMayRead(id, topicOrFilter string) bool {
+	switch {
+	case topicOrFilter == topics.Robot(id, topics.KindCmd):
+		return true
+	case topicOrFilter == topics.TopicOrchestratorStatus:
+		return true
+	case strings.HasPrefix(topicOrFilter, "fleet/"):
+		return true
+	}
+	return false
+}
+
+// OnSubscribe only logs and counts the filters that OnACLCheck will refuse.
+func (g *guard) OnSubscribe(cl *mqtt.Client, pk packets.Packet) packets.Packet {
+	if cl.Net.Inline {
+		return pk
+	}
+	for _, f := range pk.Filters {
+		if !g.OnACLCheck(cl, f.Filter, false) {
+			g.count.drop(DropSubscribe)
+			g.log.Warn().Str("client", cl.ID).Str("topic", f.Filter).Str("reason", DropSubscribe).
+				Msg("subscription refused")
+		}
+	}
+	return pk
+}
+
+// OnPublish acknowledges and drops (CodeSuccessIgnore) what the sender may
+// not publish or what fails the contract's decoder.
+func (g *guard) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	if cl.Net.Inline {
+		return pk, nil
+	}
+	role, ok := g.roleOf(cl)
+	if !ok {
+		role = ""
+	}
+	reason, why := g.checkPublish(role, string(cl.Properties.Username), pk.TopicName, pk.Payload, pk.FixedHeader.Retain)
+	if reason == "" {
+		return pk, nil
+	}
+	g.count.drop(reason)
+	g.log.Warn().Str("client", cl.ID).Str("topic", pk.TopicName).Str("reason", reason).
+		Msg("publish dropped: " + why)
+	return pk, packets.CodeSuccessIgnore
+}
+
+// OnSessionEstablish runs after authentication and before mochi takes over
+// an existing session with the same client id. Clearing the old
+// connection's will here means its disconnect cannot publish "offline" over
+// the new connection's status; recording the new connection means the old
+// one's late OnDisconnect is not reported.
+func (g *guard) OnSessionEstablish(cl *mqtt.Client, pk packets.Packet) {
+	if old, ok := g.clients.Get(cl.ID); ok && old != cl {
+		atomic.StoreUint32(&old.Properties.Will.Flag, 0)
+	}
+	if role, _ := g.roleOf(cl); role == RoleRobot {
+		g.mu.Lock()
+		g.current[cl.ID] = cl
+		g.mu.Unlock()
+	}
+}
+
+func (g *guard) OnSessionEstablished(cl *mqtt.Client, pk packets.Packet) {
+	g.mu.Lock()
+	live := g.current[cl.ID] == cl
+	g.mu.Unlock()
+	if live && g.online != nil {
+		g.online(cl.ID)
+	}
+}
+
+func (g *guard) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
+	if errors.Is(err, packets.ErrPacketTooLarge) {
+		g.count.drop(DropTooLarge)
+		g.log.Warn().Str("client", cl.ID).Str("reason", DropTooLarge).Msg("packet over the size limit: connection closed")
+	}
+	g.mu.Lock()
+	live := g.current[cl.ID] == cl && !cl.IsTakenOver()
+	if live {
+		delete(g.current, cl.ID)
+	}
+	g.mu.Unlock()
+	if live && g.offline != nil {
+		g.offline(cl.ID)
+	}
+}

@@ -1,0 +1,118 @@
+package broker
+
+import (
+	"errors"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Reasons a publish is dropped, or a connection refused. They are the values
+// of the "reason" label.
+const (
+	DropReadOnly       = "read_only"        // observer, operator or anonymous published
+	DropForeignTopic   = "foreign_topic"    // robot published outside its own topics
+	DropInvalidPayload = "invalid_payload"  // payload failed topics.DecodeTopic
+	DropUnknownUser    = "unknown_user"     // user removed since it connected
+	DropWillRefused    = "will_refused"     // last will stripped at connect
+	DropSubscribe      = "subscribe_denied" // subscription filter refused
+	DropTooLarge       = "packet_too_large" // packet over MaxPacketSize: connection closed
+
+	RefuseBadCredentials = "bad_credentials"    // unknown user or wrong password
+	RefuseAnonymous      = "anonymous"          // no username, anonymous watch off
+	RefuseClientID       = "client_id_mismatch" // robot id or reserved id misused
+)
+
+var dropReasons = []string{DropReadOnly, DropForeignTopic, DropInvalidPayload, DropUnknownUser,
+	DropWillRefused, DropSubscribe, DropTooLarge}
+
+var refuseReasons = []string{RefuseBadCredentials, RefuseAnonymous, RefuseClientID}
+
+// counters keeps the counts for tests and for the Prometheus collectors.
+type counters struct {
+	mu      sync.Mutex
+	drops   map[string]uint64
+	refused map[string]uint64
+
+	dropVec    *prometheus.CounterVec
+	refusedVec *prometheus.CounterVec
+}
+
+func newCounters(reg prometheus.Registerer, info func() (dropped, inflightDropped, connected int64)) (*counters, error) {
+	c := &counters{
+		drops:   map[string]uint64{},
+		refused: map[string]uint64{},
+		dropVec: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "collaborate_broker_drops_total",
+			Help: "Publishes acknowledged and dropped by the broker, by reason.",
+		}, []string{"reason"}),
+		refusedVec: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "collaborate_broker_refused_connections_total",
+			Help: "Connections refused by the broker, by reason.",
+		}, []string{"reason"}),
+	}
+	for _, r := range dropReasons {
+		c.dropVec.WithLabelValues(r)
+	}
+	for _, r := range refuseReasons {
+		c.refusedVec.WithLabelValues(r)
+	}
+	if reg == nil {
+		return c, nil
+	}
+	collectors := []prometheus.Collector{c.dropVec, c.refusedVec,
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "collaborate_broker_messages_dropped_total",
+			Help: "Messages mochi dropped because a client's write queue was full.",
+		}, func() float64 { d, _, _ := info(); return float64(d) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "collaborate_broker_inflight_dropped_total",
+			Help: "QoS>0 messages mochi dropped because a client's inflight store was full.",
+		}, func() float64 { _, d, _ := info(); return float64(d) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "collaborate_broker_clients_connected",
+			Help: "Clients connected to the broker.",
+		}, func() float64 { _, _, n := info(); return float64(n) }),
+	}
+	for _, col := range collectors {
+		if err := reg.Register(col); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if !errors.As(err, &are) {
+				return nil, err
+			}
+			// A broker restarted in the same process: count on the
+			// collectors already registered.
+			switch col {
+			case c.dropVec:
+				c.dropVec = are.ExistingCollector.(*prometheus.CounterVec)
+			case c.refusedVec:
+				c.refusedVec = are.ExistingCollector.(*prometheus.CounterVec)
+			}
+		}
+	}
+	return c, nil
+}
+
+func (c *counters) drop(reason string) {
+	c.mu.Lock()
+	c.drops[reason]++
+	c.mu.Unlock()
+	c.dropVec.WithLabelValues(reason).Inc()
+}
+
+func (c *counters) refuse(reason string) {
+	c.mu.Lock()
+	c.refused[reason]++
+	c.mu.Unlock()
+	c.refusedVec.WithLabelValues(reason).Inc()
+}
+
+func snapshot(mu *sync.Mutex, m map[string]uint64) map[string]uint64 {
+	mu.Lock()
+	defer mu.Unlock()
+	out := make(map[string]uint64, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

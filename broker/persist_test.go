@@ -1,0 +1,82 @@
+package broker
+
+import (
+	"strings"
+	"testing"
+
+	"collaborate/topics"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+)
+
+// TestRetainedSurvivesRestart: retained robots/r1/status is still there after
+// a restart on the same state dir.
+func TestRetainedSurvivesRestart(t *testing.T) {
+	needMosquitto(t)
+	dir := t.TempDir()
+	addr := freePort(t)
+	b1 := startBroker(t, Options{TCPAddr: addr, StateDir: dir})
+	status := statusPayload(t, "r1", topics.StateIdle)
+	topic := topics.Robot("r1", topics.KindStatus)
+	if out, err := mosqPub(t, addr, "r1", "r1", "-q", "1", "-r", "-t", topic, "-m", string(status)); err != nil {
+		t.Fatalf("publish retained status: %v: %s", err, out)
+	}
+	eventually(t, "the status to be retained", func() bool { return b1.Info().Retained > 0 })
+	if err := b1.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	b2 := startBroker(t, Options{TCPAddr: addr, StateDir: dir})
+	got := make(chan string, 1)
+	if err := b2.Subscribe(topic, 1, func(_ string, p []byte) { got <- string(p) }); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case p := <-got:
+		if p != string(status) {
+			t.Errorf("retained status after restart = %s, want %s", p, status)
+		}
+	default:
+		t.Fatal("no retained status after restart")
+	}
+	sub := mosqSub(t, addr, "watch", "watcher", topic)
+	eventually(t, "mosquitto_sub to get the retained status", func() bool {
+		return strings.Contains(sub.out.String(), string(status))
+	})
+}
+
+// TestReconnectDuringOutage: a QoS 1 message that a robot publishes while
+// the broker is down arrives, after the restart, at a subscriber with a
+// persistent session.
+func TestReconnectDuringOutage(t *testing.T) {
+	dir := t.TempDir()
+	addr := freePort(t)
+	b1 := startBroker(t, Options{TCPAddr: addr, StateDir: dir})
+	filter := topics.RobotFilter(topics.KindCheckpoint)
+
+	in := newInbox()
+	so := pahoOpts(t, tcpURL(addr), "orch", "core")
+	so.SetOnConnectHandler(func(c paho.Client) { c.Subscribe(filter, 1, in.handler) })
+	subscriber := connect(t, so)
+
+	robot := connect(t, pahoOpts(t, tcpURL(addr), "r1", "r1"))
+	first := mustEncode(t, &topics.Checkpoint{Header: stamp("r1"), Epoch: 1, Marker: 3, Step: 0})
+	topic := topics.Robot("r1", topics.KindCheckpoint)
+	eventually(t, "the subscriber to get the first checkpoint", func() bool {
+		waitToken(t, "publish first checkpoint", robot.Publish(topic, 1, false, first))
+		return in.has(topic, string(first))
+	})
+
+	if err := b1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "both clients to see the outage", func() bool {
+		return !robot.IsConnectionOpen() && !subscriber.IsConnectionOpen()
+	})
+	during := mustEncode(t, &topics.Checkpoint{Header: stamp("r1"), Epoch: 1, Marker: 5, Step: 1, Final: true})
+	tok := robot.Publish(topic, 1, false, during)
+
+	startBroker(t, Options{TCPAddr: addr, StateDir: dir})
+	waitToken(t, "publish during the outage", tok)
+	eventually(t, "the checkpoint published during the outage", func() bool { return in.has(topic, string(during)) })
+}

@@ -1,0 +1,42 @@
+// Package core is the orchestrator's decision logic: a pure state machine.
+// Messages and time go in (Handle, Tick and the operator calls), directives
+// come out as Out values; it has no goroutines and no clock. Runner wraps it
+// with a mutex, a clock and a publish sink for the MQTT and HTTP layers.
+//
+// Contracts:
+//   - Epoch: taken from the store at New (incremented every start), carried by
+//     every directive, so a directive of this run beats retained older ones.
+//     Directive seqs come from one counter shared by all cmd topics.
+//   - Checkpoints: applied exactly once in effect (a duplicate changes
+//     nothing) and persisted before Handle returns; Handle returns an error
+//     when it could not persist, and the caller must not acknowledge then.
+//   - Restart: no route directive is issued for a robot before a message of
+//     it (normally its retained status) arrived in this run; the route is then
+//     re-issued from the persisted next step (Step = Reached), followed by
+//     a resume unless this run holds the robot: holds are not persisted, and
+//     a robot keeps its latches across an orchestrator restart.
+//   - Release: a route directive releases Lookahead steps past the last
+//     checkpoint (Released is an absolute step count). The contract lets a
+//     new route lift a hold, so no route directive goes to a held robot: it
+//     is sent when the last hold is lifted, followed by a resume.
+//   - Holds have sources: traffic (planner), head-on, operator hold, operator
+//     stop. A robot is resumed only when no source remains. An operator resume
+//     lifts the operator's hold and stop only. A fleet stop withholds route
+//     and map directives until the fleet resume.
+//   - Offline: by last will or silence (SilenceTimeout). The planner gets an
+//     offline robot with Online=false at its last known position. When it
+//     comes back its route is re-issued (or the hold it still has stands).
+//   - Mapping: when there is no map, the mapper gets the map directive: the
+//     configured mapper (Config.Mapper, else the missions file's mapper) when
+//     it is online, or, with none configured, the robot online the longest.
+//     It must stand at the arena's centre. Its arena sightings are collected
+//     until its map_done event; the map is persisted and published retained.
+//   - Distances: robots apply fleet/map's Scale to their camera distances, so
+//     Pose.DistanceM is in real metres and the core uses it as is.
+//   - Head-on: a blocked event asks the planner who backs off; the backer gets
+//     a backoff directive (it backs off BackoffM then stays latched), the
+//     waiter a hold. The waiter resumes when the backer leaves state
+//     backing_off, or the waiter reports clear, or after BackoffTimeout; the
+//     backer resumes at the waiter's next checkpoint, when the waiter goes
+//     offline, or after HeadOnTimeout.
+package core

@@ -1,0 +1,151 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"collaborate/topics"
+)
+
+// Runner makes a Core safe for concurrent use: the MQTT layer calls Deliver,
+// a loop calls Tick, the HTTP API calls the operator methods. Every Out is
+// passed to Publish in order, with the lock held, so directives reach the
+// broker in seq order; Publish must not call back into the Runner.
+type Runner struct {
+	mu      sync.Mutex
+	core    *Core
+	publish func(Out)
+	now     func() time.Time
+}
+
+// NewRunner wraps a core. now defaults to time.Now.
+func NewRunner(c *Core, publish func(Out), now func() time.Time) *Runner {
+	if now == nil {
+		now = time.Now
+	}
+	if publish == nil {
+		publish = func(Out) {}
+	}
+	return &Runner{core: c, publish: publish, now: now}
+}
+
+func (r *Runner) emit(outs []Out) {
+	for _, o := range outs {
+		r.publish(o)
+	}
+}
+
+// Start publishes orchestrator/status online and the stored map.
+func (r *Runner) Start() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.emit(r.core.Start(r.now()))
+}
+
+// Deliver decodes one MQTT message and hands it to the core. A nil error
+// means handled (and, for a checkpoint, persisted): acknowledge it then.
+// Decoding failures are counted and logged as rejections.
+func (r *Runner) Deliver(topic string, payload []byte) error {
+	t, msg, err := topics.DecodeTopic(topic, payload)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err != nil {
+		kind := string(t.Kind)
+		if kind == "" {
+			kind = "topic"
+		}
+		err = fmt.Errorf("%w: %w", ErrRejected, err)
+		r.core.Reject(kind, err)
+		return err
+	}
+	outs, err := r.core.Handle(r.now(), t, msg)
+	r.emit(outs)
+	return err
+}
+
+// Tick runs the core's time-driven work once.
+func (r *Runner) Tick() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.emit(r.core.Tick(r.now()))
+}
+
+// Run calls Tick every interval (50–100 ms) until ctx ends.
+func (r *Runner) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r.Tick()
+		}
+	}
+}
+
+func (r *Runner) op(f func(now time.Time) ([]Out, error)) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	outs, err := f(r.now())
+	r.emit(outs)
+	return err
+}
+
+// Fleet is the fleet view.
+func (r *Runner) Fleet() FleetView {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.core.Fleet()
+}
+
+// Map is a copy of the map, or nil.
+func (r *Runner) Map() *topics.FleetMap {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.core.Map()
+}
+
+// Stats is a copy of the counters.
+func (r *Runner) Stats() Stats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.core.Stats()
+}
+
+// SetMission replaces a robot's mission.
+func (r *Runner) SetMission(id string, route []int) error {
+	return r.op(func(now time.Time) ([]Out, error) { return r.core.SetMission(now, id, route) })
+}
+
+// Hold latches an operator hold.
+func (r *Runner) Hold(id string) error {
+	return r.op(func(now time.Time) ([]Out, error) { return r.core.Hold(now, id) })
+}
+
+// Resume lifts the operator's hold and stop.
+func (r *Runner) Resume(id string) error {
+	return r.op(func(now time.Time) ([]Out, error) { return r.core.Resume(now, id) })
+}
+
+// Stop latches an operator stop.
+func (r *Runner) Stop(id string) error {
+	return r.op(func(now time.Time) ([]Out, error) { return r.core.Stop(now, id) })
+}
+
+// FleetStop broadcasts a stop.
+func (r *Runner) FleetStop() error {
+	return r.op(func(now time.Time) ([]Out, error) { return r.core.FleetStop(now), nil })
+}
+
+// FleetResume lifts the fleet stop.
+func (r *Runner) FleetResume() error {
+	return r.op(func(now time.Time) ([]Out, error) { return r.core.FleetResume(now), nil })
+}
+
+// Sweep asks for a new mapping sweep.
+func (r *Runner) Sweep(robot string) error {
+	return r.op(func(now time.Time) ([]Out, error) { return r.core.Sweep(now, robot) })
+}

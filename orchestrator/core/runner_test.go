@@ -1,0 +1,91 @@
+package core
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"collaborate/topics"
+)
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("never: %s", what)
+		}
+		time.Sleep(time.Millisecond) // polling, not synchronising
+	}
+}
+
+func TestRunnerRunTicksUntilCancelled(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "o.db")
+	withMap(t, path)
+	h := newHarness(t, Config{Missions: missionsFile(t, twoRobots)}, openStore(t, path))
+	var clock atomic.Int64
+	clock.Store(t0.UnixNano())
+	var mu sync.Mutex
+	var published []Out
+	r := NewRunner(h.c, func(o Out) { mu.Lock(); published = append(published, o); mu.Unlock() },
+		func() time.Time { return time.Unix(0, clock.Load()).UTC() })
+	r.Start()
+	b, _ := topics.Encode(&topics.Status{Header: topics.Stamp("r1", 1, t0), State: topics.StateIdle})
+	if err := r.Deliver(topics.Robot("r1", topics.KindStatus), b); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Run(ctx, time.Millisecond); close(done) }()
+	clock.Add(int64(10 * time.Second)) // r1 falls silent
+	eventually(t, "r1 offline by silence", func() bool { return r.Stats().OfflineBySilence == 1 })
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	if len(published) < 3 || published[0].Topic != topics.TopicOrchestratorStatus {
+		t.Fatalf("published %s", describe(published))
+	}
+}
+
+func TestRosterRepublished(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "o.db")
+	withMap(t, path)
+	h := newHarness(t, Config{Missions: missionsFile(t, twoRobots)}, openStore(t, path))
+	faces := &topics.FaceIDs{Front: 100, Left: 101, Back: 102, Right: 103}
+	tests := []struct {
+		name    string
+		robot   string
+		faces   *topics.FaceIDs
+		wantMap bool
+		roster  int
+	}{
+		{"new faces", "r1", faces, true, 1},
+		{"same faces", "r1", faces, false, 1},
+		{"no faces", "r2", nil, false, 1},
+		{"second robot", "r2", &topics.FaceIDs{Front: 104, Left: 105, Back: 106, Right: 107}, true, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			outs := h.must(tc.robot, &topics.Status{State: topics.StateIdle, Faces: tc.faces})
+			var got *topics.FleetMap
+			for _, o := range outs {
+				if m, ok := o.Payload.(*topics.FleetMap); ok {
+					got = m
+				}
+			}
+			if (got != nil) != tc.wantMap {
+				t.Fatalf("map published: %v, want %v", got != nil, tc.wantMap)
+			}
+			if n := len(h.c.Map().Roster); n != tc.roster {
+				t.Fatalf("roster of %d", n)
+			}
+		})
+	}
+	if m, _ := h.st.Map(); len(m.Roster) != 2 {
+		t.Fatalf("stored roster %+v", m.Roster)
+	}
+}

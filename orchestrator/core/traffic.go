@@ -1,0 +1,272 @@
+package core
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"collaborate/orchestrator/traffic"
+	"collaborate/topics"
+)
+
+// NoTraffic is a planner that never holds anyone; in a head-on the robot with
+// the greater id backs off. It is the default and the "traffic off" baseline.
+type NoTraffic struct{}
+
+// Plan returns no orders.
+func (NoTraffic) Plan(time.Time, []traffic.Robot) []traffic.Order { return nil }
+
+// HeadOn makes the greater id back off.
+func (NoTraffic) HeadOn(_ time.Time, a, b string) (string, string) {
+	if a > b {
+		return a, b
+	}
+	return b, a
+}
+
+// TrafficInputs builds the planner's view of every robot that has been heard
+// from. Exposed for tests and the dashboard.
+func (c *Core) TrafficInputs() []traffic.Robot {
+	ids := c.reg.IDs()
+	out := make([]traffic.Robot, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, c.trafficRobot(id))
+	}
+	return out
+}
+
+func (c *Core) trafficRobot(id string) traffic.Robot {
+	rb, _ := c.reg.Get(id)
+	k := c.robotCtl(id)
+	r := traffic.Robot{ID: id, Online: rb.Online, Holding: k.traffic != nil,
+		SpeedMps: c.cfg.Missions.SpeedOf(id, c.cfg.DefaultSpeedMps)}
+	m := c.missions[id]
+	var to traffic.Point
+	if m != nil && c.invalid[id] == nil && k.sent && c.mapper != id {
+		if tgt, ok := m.Target(); ok {
+			if x, y, ok := c.marker(tgt); ok {
+				to, r.HasTarget = traffic.Point{X: x, Y: y}, true
+				r.Final = m.Reached == len(m.Route)-1
+				r.From = c.startOf(id)
+				r.To = to
+			}
+		}
+	}
+	px, py, hasPos := rb.Position()
+	if !r.HasTarget {
+		switch {
+		case hasPos:
+			r.Pos = traffic.Point{X: px, Y: py}
+		default:
+			r.Pos = c.startOf(id)
+		}
+		r.From, r.To = r.Pos, r.Pos
+		return r
+	}
+	seg := math.Hypot(r.To.X-r.From.X, r.To.Y-r.From.Y)
+	r.RemainingM = seg
+	if p := rb.Pose; p != nil && p.DistanceM != nil && p.Target != nil && *p.Target == m.Route[m.Reached] && p.Step == m.Reached {
+		r.RemainingM = *p.DistanceM // robots apply the map's scale
+	}
+	if hasPos {
+		r.Pos = traffic.Point{X: px, Y: py}
+	} else {
+		f := 1.0
+		if seg > 0 {
+			f = 1 - math.Min(r.RemainingM, seg)/seg
+		}
+		r.Pos = traffic.Point{X: r.From.X + f*(r.To.X-r.From.X), Y: r.From.Y + f*(r.To.Y-r.From.Y)}
+	}
+	return r
+}
+
+// startOf is where a robot's current step starts, or where it stands when it
+// has none: the previous checkpoint's marker, the mission's start, the
+// missions file's start, its last reported position, else the centre (where
+// the mapper stands after its sweep).
+func (c *Core) startOf(id string) traffic.Point {
+	if m := c.missions[id]; m != nil {
+		if prev, ok := m.Previous(); ok {
+			if x, y, ok := c.marker(prev); ok {
+				return traffic.Point{X: x, Y: y}
+			}
+		}
+		if m.Start != nil {
+			return traffic.Point{X: m.Start.XM, Y: m.Start.YM}
+		}
+	}
+	if rb, ok := c.reg.Get(id); ok {
+		if rb.LastMarker != nil {
+			if x, y, ok := c.marker(*rb.LastMarker); ok {
+				return traffic.Point{X: x, Y: y}
+			}
+		}
+		if x, y, ok := rb.Position(); ok {
+			return traffic.Point{X: x, Y: y}
+		}
+	}
+	return traffic.Point{}
+}
+
+// plan runs the planner and turns its orders into hold and resume directives.
+func (c *Core) plan(now time.Time) []Out {
+	if c.fmap == nil || c.reg.Len() == 0 {
+		return nil
+	}
+	var outs []Out
+	for _, o := range c.planner.Plan(now, c.TrafficInputs()) {
+		if _, ok := c.reg.Get(o.Robot); !ok {
+			c.log.Error().Str("robot", o.Robot).Msg("planner ordered an unknown robot")
+			continue
+		}
+		k := c.robotCtl(o.Robot)
+		if o.Hold {
+			if k.traffic != nil {
+				continue
+			}
+			wasHeld := k.held()
+			reason := o.Reason
+			if reason == "" {
+				reason = "traffic"
+			}
+			k.traffic = &hold{with: o.With, since: now, reason: reason}
+			c.stats.HoldsIssued++
+			if !wasHeld {
+				outs = append(outs, c.directive(now, o.Robot, topics.Directive{Kind: topics.DirHold, Reason: reason}))
+			}
+			continue
+		}
+		if k.traffic == nil {
+			continue
+		}
+		c.finishHold(o.Robot, k.traffic, now)
+		k.traffic = nil
+		outs = append(outs, c.release(now, o.Robot)...)
+	}
+	return outs
+}
+
+func (c *Core) finishHold(id string, h *hold, now time.Time) {
+	c.stats.HoldsFinished++
+	d := now.Sub(h.since)
+	c.stats.HoldTotal += d
+	c.stats.HoldMax = max(c.stats.HoldMax, d)
+	c.stats.RecentHolds = append(c.stats.RecentHolds, traffic.HoldRecord{Robot: id, With: h.with, Start: h.since, End: now})
+	if n := len(c.stats.RecentHolds); n > recentHolds {
+		c.stats.RecentHolds = slices.Delete(c.stats.RecentHolds, 0, n-recentHolds)
+	}
+}
+
+// event handles robots/{id}/events.
+func (c *Core) event(now time.Time, id string, e *topics.Event) ([]Out, error) {
+	switch e.Kind {
+	case topics.EventBlocked:
+		return c.blocked(now, id, e)
+	case topics.EventClear:
+		var outs []Out
+		for _, h := range c.headOns {
+			if h.waiter == id && h.waiterFreed.IsZero() {
+				outs = append(outs, c.freeWaiter(now, h)...)
+			}
+		}
+		return outs, nil
+	case topics.EventMapDone:
+		return c.mapDone(now, id)
+	case topics.EventFault, topics.EventFailsafe:
+		c.log.Warn().Str("robot", id).Str("kind", e.Kind).Str("detail", e.Detail).Msg("robot reports")
+	case topics.EventStale:
+		c.stats.Stale++
+		c.log.Warn().Str("robot", id).Uint64("epoch", e.Epoch).Uint64("cmd_seq", e.CmdSeq).Msg("robot ignored a stale directive")
+	}
+	return nil, nil
+}
+
+func (c *Core) inHeadOn(id string) bool {
+	for _, h := range c.headOns {
+		if h.backer == id || h.waiter == id {
+			return true
+		}
+	}
+	return false
+}
+
+// blocked resolves a head-on: one backs off, the other waits.
+func (c *Core) blocked(now time.Time, id string, e *topics.Event) ([]Out, error) {
+	other := e.Other
+	if other == "" || other == id || !c.isKnown(other) {
+		return nil, c.reject("event", fmt.Errorf("robot %s: blocked by %q, which is not a known robot", id, other))
+	}
+	if c.inHeadOn(id) || c.inHeadOn(other) {
+		return nil, nil // the other robot's report of the same head-on
+	}
+	backer, waiter := c.planner.HeadOn(now, id, other)
+	if !(backer == id && waiter == other) && !(backer == other && waiter == id) {
+		c.log.Error().Str("backer", backer).Str("waiter", waiter).Msg("planner named other robots for a head-on; using ids")
+		backer, waiter = NoTraffic{}.HeadOn(now, id, other)
+	}
+	c.stats.HeadOns++
+	h := &headOn{backer: backer, waiter: waiter, since: now}
+	c.headOns = append(c.headOns, h)
+	bk, wk := c.robotCtl(backer), c.robotCtl(waiter)
+	wk.headOn = &hold{with: backer, since: now, reason: "head-on: waits for " + backer}
+	bk.headOn = &hold{with: waiter, since: now, reason: "head-on: backs off for " + waiter}
+	c.stats.HoldsIssued += 2
+	c.log.Info().Str("backer", backer).Str("waiter", waiter).Msg("head-on")
+	return []Out{
+		c.directive(now, backer, topics.Directive{Kind: topics.DirBackoff, BackoffM: c.cfg.BackoffM, Reason: bk.headOn.reason}),
+		c.directive(now, waiter, topics.Directive{Kind: topics.DirHold, Reason: wk.headOn.reason}),
+	}, nil
+}
+
+func (c *Core) freeWaiter(now time.Time, h *headOn) []Out {
+	if !h.waiterFreed.IsZero() {
+		return nil
+	}
+	h.waiterFreed = now
+	k := c.robotCtl(h.waiter)
+	if k.headOn == nil {
+		return nil
+	}
+	c.finishHold(h.waiter, k.headOn, now)
+	k.headOn = nil
+	return c.release(now, h.waiter)
+}
+
+func (c *Core) freeBacker(now time.Time, h *headOn) []Out {
+	c.headOns = slices.DeleteFunc(c.headOns, func(x *headOn) bool { return x == h })
+	k := c.robotCtl(h.backer)
+	if k.headOn == nil {
+		return nil
+	}
+	c.finishHold(h.backer, k.headOn, now)
+	k.headOn = nil
+	return c.release(now, h.backer)
+}
+
+// endHeadOns ends the head-ons of a robot gone offline: the other goes on
+// (the planner now sees the offline robot as an obstacle).
+func (c *Core) endHeadOns(now time.Time, id string) []Out {
+	var outs []Out
+	for _, h := range slices.Clone(c.headOns) {
+		if h.backer != id && h.waiter != id {
+			continue
+		}
+		outs = append(outs, c.freeWaiter(now, h)...)
+		outs = append(outs, c.freeBacker(now, h)...)
+	}
+	return outs
+}
+
+func (c *Core) headOnTimeouts(now time.Time) []Out {
+	var outs []Out
+	for _, h := range slices.Clone(c.headOns) {
+		if h.waiterFreed.IsZero() && now.Sub(h.since) >= c.cfg.BackoffTimeout {
+			outs = append(outs, c.freeWaiter(now, h)...)
+		}
+		if !h.waiterFreed.IsZero() && now.Sub(h.waiterFreed) >= c.cfg.HeadOnTimeout {
+			outs = append(outs, c.freeBacker(now, h)...)
+		}
+	}
+	return outs
+}

@@ -1,0 +1,191 @@
+package metrics
+
+import (
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"collaborate/topics"
+)
+
+// Namespace prefixes every metric of this package.
+const Namespace = "collaborate_orchestrator"
+
+// MaxReasons bounds the distinct values of the reject "reason" label.
+const MaxReasons = 32
+
+// OtherLabel is the label value for kinds or reasons outside the known set.
+const OtherLabel = "other"
+
+// Buckets of the histograms, in seconds.
+var (
+	// HoldDurationBuckets span a brief yield to a long operator hold.
+	HoldDurationBuckets = []float64{0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600}
+	// HoldLatencyBuckets span the reaction budget: a hold is due within a
+	// control tick (50–100 ms) of the pose that revealed the conflict.
+	HoldLatencyBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1}
+)
+
+// Metrics holds the orchestrator's collectors.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	in, out    map[string]prometheus.Counter // by known kind, prebuilt
+	inOther    prometheus.Counter
+	outOther   prometheus.Counter
+	rejects    *prometheus.CounterVec
+	mu         sync.Mutex
+	reasons    map[string]prometheus.Counter
+	online     prometheus.Gauge
+	holds      prometheus.Counter
+	holdsEnded prometheus.Counter
+	holdDur    prometheus.Histogram
+	holdLat    prometheus.Histogram
+	checkpts   prometheus.Counter
+	collisions prometheus.Gauge
+}
+
+// New builds the collectors on a new private registry, together with the Go
+// runtime and process collectors.
+func New() *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{reg: reg, in: map[string]prometheus.Counter{}, out: map[string]prometheus.Counter{},
+		reasons: map[string]prometheus.Counter{}}
+	inVec := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "messages_in_total",
+		Help: "MQTT messages received by the orchestrator, by topic kind.",
+	}, []string{"kind"})
+	outVec := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "messages_out_total",
+		Help: "MQTT messages published by the orchestrator, by topic kind.",
+	}, []string{"kind"})
+	for _, k := range append(append([]topics.Kind{}, topics.RobotKinds...), topics.FixedKinds...) {
+		m.in[string(k)] = inVec.WithLabelValues(string(k))
+		m.out[string(k)] = outVec.WithLabelValues(string(k))
+	}
+	m.inOther = inVec.WithLabelValues(OtherLabel)
+	m.outOther = outVec.WithLabelValues(OtherLabel)
+	m.rejects = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "rejects_total",
+		Help: "Messages or requests rejected by the orchestrator, by reason.",
+	}, []string{"reason"})
+	m.online = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: Namespace, Name: "robots_online",
+		Help: "Robots currently online.",
+	})
+	m.holds = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "holds_issued_total",
+		Help: "Hold directives issued (traffic, head-on and operator).",
+	})
+	m.holdsEnded = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "holds_released_total",
+		Help: "Holds released; the difference to holds_issued_total is the holds active.",
+	})
+	m.holdDur = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: Namespace, Name: "hold_duration_seconds",
+		Help:    "How long a robot was held, from hold published to release.",
+		Buckets: HoldDurationBuckets,
+	})
+	m.holdLat = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: Namespace, Name: "hold_reaction_seconds",
+		Help:    "Latency from receiving the pose that revealed a conflict to publishing the hold.",
+		Buckets: HoldLatencyBuckets,
+	})
+	m.checkpts = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "checkpoints_total",
+		Help: "Checkpoints applied (duplicates excluded).",
+	})
+	m.collisions = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: Namespace, Name: "sim_collisions",
+		Help: "Collisions the simulator counted so far (sim/world; 0 outside --sim).",
+	})
+	reg.MustRegister(inVec, outVec, m.rejects, m.online, m.holds, m.holdsEnded, m.holdDur, m.holdLat,
+		m.checkpts, m.collisions,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Registry is the private registry; the broker registers its counters here
+// (broker.Options.Registerer).
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the registry in the Prometheus text format at /metrics.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// MessageIn counts one message received; kind is a topics.Kind (use
+// KindOf(topic) for a raw topic name).
+func (m *Metrics) MessageIn(kind topics.Kind) {
+	if c, ok := m.in[string(kind)]; ok {
+		c.Inc()
+		return
+	}
+	m.inOther.Inc()
+}
+
+// MessageOut counts one message published.
+func (m *Metrics) MessageOut(kind topics.Kind) {
+	if c, ok := m.out[string(kind)]; ok {
+		c.Inc()
+		return
+	}
+	m.outOther.Inc()
+}
+
+// KindOf is the kind of a topic name, or "other" when it is not a topic of
+// the contract.
+func KindOf(topic string) topics.Kind {
+	t, err := topics.Parse(topic)
+	if err != nil {
+		return OtherLabel
+	}
+	return t.Kind
+}
+
+// Reject counts one rejection. reason should come from a small fixed set
+// (a message kind, "checkpoint", "login", ...).
+func (m *Metrics) Reject(reason string) {
+	m.mu.Lock()
+	c, ok := m.reasons[reason]
+	if !ok {
+		if len(m.reasons) >= MaxReasons {
+			reason = OtherLabel
+		}
+		c = m.rejects.WithLabelValues(reason)
+		m.reasons[reason] = c
+	}
+	m.mu.Unlock()
+	c.Inc()
+}
+
+// SetOnline sets the number of robots online.
+func (m *Metrics) SetOnline(n int) { m.online.Set(float64(n)) }
+
+// HoldStarted counts one hold directive issued.
+func (m *Metrics) HoldStarted() { m.holds.Inc() }
+
+// HoldEnded records a released hold and how long it lasted.
+func (m *Metrics) HoldEnded(d time.Duration) {
+	m.holdsEnded.Inc()
+	m.holdDur.Observe(nonNegative(d).Seconds())
+}
+
+// HoldLatency records the reaction latency of one traffic hold: from the
+// conflicting pose received to the hold published. Call it with
+// published.Sub(poseReceived).
+func (m *Metrics) HoldLatency(d time.Duration) { m.holdLat.Observe(nonNegative(d).Seconds()) }
+
+// Checkpoint counts one checkpoint applied.
+func (m *Metrics) Checkpoint() { m.checkpts.Inc() }
+
+// SetCollisions mirrors sim/world's collision count.
+func (m *Metrics) SetCollisions(n int) { m.collisions.Set(float64(n)) }
+
+// nonNegative guards histograms against clock steps backwards.
+func nonNegative(d time.Duration) time.Duration { return max(d, 0) }

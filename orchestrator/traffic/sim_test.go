@@ -1,0 +1,339 @@
+package traffic
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"sort"
+	"testing"
+	"time"
+)
+
+// A small kinematic world for the planner: robots are discs driving straight
+// at their next marker at cruise speed, with a command latency, bounded
+// acceleration and braking, stopping StopShortM short of each marker. It is
+// the precursor of the campaign with the real pilot and simulator.
+
+const (
+	arenaRadiusM = 1.5
+	markerCount  = 12
+	simDtS       = 0.05
+	cruiseMps    = 0.2
+	accelMps2    = 0.5
+)
+
+var simTrace func(ts float64, o Order)
+
+var simPos func(ts float64, in []Robot)
+
+var simLookahead = true
+
+var t0 = time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+
+func markerAt(k int) Point {
+	a := 2 * math.Pi * float64(k) / markerCount
+	return Point{arenaRadiusM * math.Cos(a), arenaRadiusM * math.Sin(a)}
+}
+
+// startAt is where a robot waits in front of marker k.
+func startAt(k int) Point { return markerAt(k).scale((arenaRadiusM - 0.35) / arenaRadiusM) }
+
+type simSpec struct {
+	id    string
+	start Point
+	route []Point // markers, the last one the final goal
+}
+
+type simEvent struct {
+	atS    float64
+	robot  string
+	online bool
+}
+
+type simRobot struct {
+	simSpec
+	pos, from Point
+	idx       int
+	v         float64
+	held      bool // in effect on the robot
+	online    bool
+	done      bool
+	doneS     float64
+	pending   []simCmd
+}
+
+type simCmd struct {
+	atS  float64
+	hold bool
+}
+
+type simResult struct {
+	collisions int
+	minGapM    float64
+	makespanS  float64
+	unfinished []string
+	planner    *Planner
+	soloMaxS   float64
+}
+
+// soloTimeS is how long the route takes alone.
+func soloTimeS(s simSpec, stopShort float64) float64 {
+	t, p := 0.0, s.start
+	for _, m := range s.route {
+		d := m.dist(p) - stopShort
+		t += d/cruiseMps + cruiseMps/accelMps2 // accelerate and brake once per leg
+		p = m.sub(unit(m.sub(p)).scale(stopShort))
+	}
+	return t
+}
+
+func runSim(cfg Config, specs []simSpec, events []simEvent, plan bool, limitS float64) simResult {
+	cfg = cfg.withDefaults()
+	pl := New(cfg)
+	rs := make([]*simRobot, len(specs))
+	res := simResult{minGapM: math.Inf(1), planner: pl}
+	for i, s := range specs {
+		rs[i] = &simRobot{simSpec: s, pos: s.start, from: s.start, online: true}
+		res.soloMaxS = math.Max(res.soloMaxS, soloTimeS(s, cfg.StopShortM))
+	}
+	touching := map[[2]int]bool{}
+	in := make([]Robot, len(rs))
+	steps := int(limitS / simDtS)
+	for k := 0; k <= steps; k++ {
+		t := float64(k) * simDtS
+		now := t0.Add(time.Duration(t * float64(time.Second)))
+		for _, e := range events {
+			if math.Abs(e.atS-t) < simDtS/2 {
+				for _, r := range rs {
+					if r.id == e.robot {
+						r.online = e.online
+					}
+				}
+			}
+		}
+		allDone := true
+		for i, r := range rs {
+			if !r.done {
+				allDone = false
+			}
+			in[i] = Robot{ID: r.id, Online: r.online, Pos: r.pos, Holding: r.held, SpeedMps: cruiseMps}
+			if !r.done {
+				to := r.route[r.idx]
+				in[i].From, in[i].To, in[i].HasTarget = r.from, to, true
+				in[i].RemainingM = to.dist(r.pos)
+				in[i].Final = r.idx == len(r.route)-1
+				if !in[i].Final && simLookahead {
+					in[i].Next, in[i].HasNext = r.route[r.idx+1], true
+				}
+			}
+		}
+		if allDone {
+			res.makespanS = t
+			break
+		}
+		if simPos != nil {
+			simPos(t, in)
+		}
+		if plan {
+			for _, o := range pl.Plan(now, in) {
+				if simTrace != nil {
+					simTrace(t, o)
+				}
+				for _, r := range rs {
+					if r.id == o.Robot {
+						r.pending = append(r.pending, simCmd{atS: t + cfg.LatencyS, hold: o.Hold})
+					}
+				}
+			}
+		}
+		for _, r := range rs {
+			for len(r.pending) > 0 && r.pending[0].atS <= t+1e-9 {
+				r.held = r.pending[0].hold
+				r.pending = r.pending[1:]
+			}
+			if r.done || !r.online {
+				r.v = 0
+				continue
+			}
+			to := r.route[r.idx]
+			left := to.dist(r.pos) - cfg.StopShortM
+			if left <= 1e-3 {
+				r.from = to
+				r.v = 0
+				if r.idx == len(r.route)-1 {
+					r.done, r.doneS = true, t
+				} else {
+					r.idx++
+				}
+				continue
+			}
+			want := cruiseMps
+			if r.held {
+				want = 0
+			}
+			want = math.Min(want, math.Sqrt(2*accelMps2*left)) // brake for the stop point
+			switch {
+			case r.v < want:
+				r.v = math.Min(want, r.v+accelMps2*simDtS)
+			case r.v > want:
+				r.v = math.Max(want, r.v-cfg.DecelMps2*simDtS)
+			}
+			step := math.Min(r.v*simDtS, left)
+			r.pos = r.pos.add(unit(to.sub(r.pos)).scale(step))
+		}
+		for i := range rs {
+			for j := i + 1; j < len(rs); j++ {
+				d := rs[i].pos.dist(rs[j].pos)
+				res.minGapM = math.Min(res.minGapM, d)
+				key := [2]int{i, j}
+				if d < cfg.RobotDiameterM {
+					if !touching[key] {
+						res.collisions++
+					}
+					touching[key] = true
+				} else {
+					touching[key] = false
+				}
+			}
+		}
+	}
+	for _, r := range rs {
+		if !r.done {
+			res.unfinished = append(res.unfinished, r.id)
+		}
+	}
+	if len(res.unfinished) > 0 {
+		res.makespanS = math.Inf(1)
+	}
+	return res
+}
+
+// randomFleet draws n robots at distinct markers, with distinct final goals
+// that nobody else drives to (a parked robot there could never be passed),
+// and routes of 3..maxLen markers. No two robots drive the same chord, in
+// either direction: two robots swapping ends of one chord can only pass by
+// a detour, which holds cannot provide (the planner flags it as Blocked).
+func randomFleet(rng *rand.Rand, n, maxLen int) []simSpec {
+	perm := rng.Perm(markerCount)
+	starts := perm[:n]
+	finals := append([]int(nil), rng.Perm(markerCount)[:n]...)
+	for i := range finals { // nobody finishes where it starts
+		if finals[i] == starts[i] {
+			j := (i + 1) % n
+			finals[i], finals[j] = finals[j], finals[i]
+		}
+	}
+	isFinal := map[int]bool{}
+	for _, f := range finals {
+		isFinal[f] = true
+	}
+	chord := func(a, b int) [2]int {
+		if a > b {
+			a, b = b, a
+		}
+		return [2]int{a, b}
+	}
+	used := map[[2]int]bool{}
+	specs := make([]simSpec, n)
+	for i := 0; i < n; i++ {
+		length := 3 + rng.Intn(maxLen-2)
+		attempts := 0
+	retry:
+		for {
+			attempts++
+			if attempts > 100 { // crowded: shorter route
+				attempts, length = 0, max(2, length-1)
+			}
+			cur := starts[i]
+			var ms []int
+			mine := map[[2]int]bool{}
+			for tries := 0; len(ms) < length; tries++ {
+				if tries > 200 {
+					continue retry
+				}
+				m := rng.Intn(markerCount)
+				last := len(ms) == length-1
+				if last {
+					m = finals[i]
+				}
+				if m == cur || (!last && isFinal[m]) || used[chord(cur, m)] {
+					if last {
+						continue retry
+					}
+					continue
+				}
+				mine[chord(cur, m)] = true
+				ms = append(ms, m)
+				cur = m
+			}
+			for c := range mine {
+				used[c] = true
+			}
+			route := make([]Point, len(ms))
+			for k, m := range ms {
+				route[k] = markerAt(m)
+			}
+			specs[i] = simSpec{id: fmt.Sprintf("r%02d", i), start: startAt(starts[i]), route: route}
+			break
+		}
+	}
+	return specs
+}
+
+func TestSimCampaign(t *testing.T) {
+	seeds := 200
+	if testing.Short() {
+		seeds = 40
+	}
+	cfg := DefaultConfig()
+	cfg.PeriodS = simDtS
+	type row struct {
+		name       string
+		plan       bool
+		collisions int
+		stuck      int
+		ratioSum   float64
+		finished   int
+		worstRatio float64
+	}
+	rows := []*row{{name: "planner on", plan: true}, {name: "planner off", plan: false}}
+	var lates, blocked, holds int
+	for _, rw := range rows {
+		for seed := 1; seed <= seeds; seed++ {
+			rng := rand.New(rand.NewSource(int64(seed)))
+			specs := randomFleet(rng, 4+rng.Intn(5), 6)
+			solo := 0.0
+			for _, s := range specs {
+				solo += soloTimeS(s, cfg.StopShortM)
+			}
+			limit := solo + 60 // as if every robot ran alone, one after the other
+			res := runSim(cfg, specs, nil, rw.plan, limit)
+			rw.collisions += res.collisions
+			if len(res.unfinished) > 0 {
+				rw.stuck++
+				if rw.plan {
+					t.Errorf("seed %d: %v unfinished after %.0f s (holds %v)", seed, res.unfinished, limit, res.planner.Holds())
+				}
+				continue
+			}
+			rw.finished++
+			ratio := res.makespanS / res.soloMaxS
+			rw.ratioSum += ratio
+			rw.worstRatio = math.Max(rw.worstRatio, ratio)
+			if rw.plan {
+				st := res.planner.Stats()
+				lates, blocked, holds = lates+st.Late, blocked+st.Blocked, holds+st.Holds
+				if res.collisions > 0 {
+					t.Errorf("seed %d: %d collisions with the planner on (min gap %.3f m)", seed, res.collisions, res.minGapM)
+				}
+			}
+		}
+		t.Logf("%-11s seeds %d: collisions %d, unfinished %d, makespan/solo-max mean %.2f worst %.2f",
+			rw.name, seeds, rw.collisions, rw.stuck, rw.ratioSum/math.Max(1, float64(rw.finished)), rw.worstRatio)
+	}
+	t.Logf("planner on: %d holds, %d late, %d blocked", holds, lates, blocked)
+	if rows[1].collisions == 0 {
+		t.Errorf("with the planner off there were no collisions: the campaign cannot fail")
+	}
+	_ = sort.Strings
+}

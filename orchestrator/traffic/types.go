@@ -1,0 +1,46 @@
+package traffic
+
+import "time"
+
+// Point is a position in the arena frame, in metres.
+type Point struct{ X, Y float64 }
+
+// Robot is what the planner knows of one robot at one instant. The caller
+// (the orchestrator core) builds it from the fleet registry and the map.
+type Robot struct {
+	ID         string
+	Online     bool    // false: its last known Pos is a fixed obstacle
+	Pos        Point   // best estimate of where it is now
+	From, To   Point   // current segment: previous checkpoint (or start) -> target marker
+	HasTarget  bool    // false: parked at Pos (idle, done, mapping): an obstacle
+	RemainingM float64 // reported distance to To
+	SpeedMps   float64 // cruise speed, for time windows
+	Final      bool    // To is its final goal: it stays there once reached
+	Holding    bool    // currently held by this planner
+	// Next is the marker after To when To is not the final goal and the core
+	// knows it. The planner then keeps waiting robots off the path the robot
+	// takes next, so that nobody waits where it must pass.
+	Next    Point
+	HasNext bool
+}
+
+// Order is a change the core turns into a directive: Hold true is a hold,
+// Hold false the release of an earlier hold.
+type Order struct {
+	Robot  string
+	Hold   bool
+	With   string // the robot it yields to, or "" for a static obstacle
+	At     Point  // conflict point
+	Reason string
+	// Blocked marks a hold that waiting alone will not clear: an offline,
+	// idle or parked robot stands on the path, or robots sit on each other's
+	// paths (gridlock). The core should re-route the robot or back one off.
+	Blocked bool
+}
+
+// HoldRecord is one finished hold, for the hold count and duration metrics.
+type HoldRecord struct {
+	Robot      string
+	With       string
+	Start, End time.Time
+}

@@ -1,0 +1,140 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"collaborate/orchestrator/api"
+	"collaborate/orchestrator/web"
+	"collaborate/orchestrator/web/webtest"
+)
+
+// startFake serves the dashboard and the real API over a fake fleet of
+// four moving robots, on 127.0.0.1.
+func startFake(t *testing.T) (string, *webtest.FakeFleet) {
+	t.Helper()
+	var hub *web.Hub
+	fake := webtest.NewFakeFleet(4, func(topic string, payload []byte) { hub.Notify(topic, payload) })
+	s, err := web.New(web.Options{Source: fake, Verifier: users})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub = s.Hub()
+	mux := http.NewServeMux()
+	s.Register(mux)
+	apiMux := http.NewServeMux()
+	api.Register(apiMux, fake)
+	mux.Handle("/api/", s.RequireOperator(apiMux))
+	srv := httptest.NewServer(mux)
+	ctx, cancel := context.WithCancel(context.Background())
+	go hub.Run(ctx)
+	go fake.Run(ctx, 50*time.Millisecond)
+	t.Cleanup(func() { cancel(); srv.Close() })
+	return srv.URL, fake
+}
+
+var _ api.Controller = (*webtest.FakeFleet)(nil)
+var _ web.Source = (*webtest.FakeFleet)(nil)
+
+// TestBrowser runs the operator's scenario in headless Chromium against
+// the fake fleet, then the rest of the controls.
+func TestBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test: skipped with -short")
+	}
+	base, fake := startFake(t)
+	b, held := webtest.BrowserScenario(t, base, "op", "secret")
+
+	// The fake saw exactly the calls the page made: the refused hold
+	// never reached it.
+	calls := fake.Calls()
+	if want := []string{"hold " + held, "resume " + held}; !slices.Equal(calls, want) {
+		t.Errorf("API calls %q, want %q", calls, want)
+	}
+
+	setRoute := func(id, text string) {
+		t.Helper()
+		webtest.Eval[bool](b, fmt.Sprintf(`(() => { const i = document.querySelector('.robot-card[data-robot=%q] input.route'); i.value = %q; i.dispatchEvent(new Event('input')); return true })()`, id, text))
+		b.Click(fmt.Sprintf(`.robot-card[data-robot=%q] button[data-act="mission"]`, id))
+	}
+	errorShown := func(what, text string) {
+		t.Helper()
+		b.Eventually(what, 10*time.Second, func() (bool, string) { return b.HasNotice("error", text) })
+	}
+
+	t.Run("API error is shown", func(t *testing.T) {
+		setRoute("r3", "0, 99")
+		errorShown("the 422 of a marker not on the map", "(422): marker not on the map")
+		b.Shot("route-error")
+	})
+	t.Run("route typo caught", func(t *testing.T) {
+		setRoute("r3", "4, x")
+		errorShown("a route that is not a list of ids", "is not a list of marker ids")
+	})
+	t.Run("route set", func(t *testing.T) {
+		setRoute("r3", "4 10")
+		b.Eventually("r3's new route", 10*time.Second, func() (bool, string) {
+			calls := fake.Calls()
+			return slices.Contains(calls, "mission r3"), fmt.Sprintf("calls %q", calls)
+		})
+		b.Eventually("the route shown", 10*time.Second, func() (bool, string) {
+			v := webtest.Eval[string](b, `document.querySelector('.robot-card[data-robot="r3"] input.route').value`)
+			return v == "4, 10", fmt.Sprintf("route input %q", v)
+		})
+	})
+	t.Run("sweep refusal shown", func(t *testing.T) {
+		b.Click("#sweep")
+		errorShown("the sweep's 409", "stop the fleet before a sweep")
+	})
+	t.Run("stop all and resume all", func(t *testing.T) {
+		b.Click("#stop-all")
+		b.Eventually("fleet stopped", 10*time.Second, func() (bool, string) {
+			hidden := webtest.Eval[bool](b, `document.querySelector('#fleetstate').hidden`)
+			rs := b.Robots()
+			for id, r := range rs {
+				if r.State != "holding" {
+					return false, fmt.Sprintf("%s is %s", id, r.State)
+				}
+			}
+			return !hidden && len(rs) == 4, "the FLEET STOPPED pill is hidden"
+		})
+		b.Shot("fleet-stopped")
+		b.Click("#resume-all")
+		b.Eventually("fleet resumed", 10*time.Second, func() (bool, string) {
+			hidden := webtest.Eval[bool](b, `document.querySelector('#fleetstate').hidden`)
+			return hidden && b.CardState("r1") == "moving", fmt.Sprintf("pill hidden %v, r1 %s", hidden, b.CardState("r1"))
+		})
+	})
+	t.Run("logout then control is refused again", func(t *testing.T) {
+		b.Click("#logout")
+		b.Eventually("logged out", 10*time.Second, func() (bool, string) {
+			return webtest.Eval[string](b, `document.body.dataset.user`) == "", "still logged in"
+		})
+		webtest.Eval[bool](b, `(document.querySelector('#notices').replaceChildren(), true)`)
+		b.Click(`.robot-card[data-robot="r4"] button[data-act="stop"]`)
+		b.Eventually("refusal", 10*time.Second, func() (bool, string) { return b.HasNotice("login", "log in to control the fleet") })
+		if slices.Contains(fake.Calls(), "stop r4") {
+			t.Error("a stop without login reached the fleet")
+		}
+	})
+	t.Run("wrong password shown", func(t *testing.T) {
+		b.Login("op", "wrong")
+		errorShown("the login refusal", "wrong user or password")
+		b.Shot("login-refused")
+	})
+	t.Run("screenshot of the working dashboard", func(t *testing.T) {
+		b.Login("op", "secret")
+		b.Eventually("logged in", 10*time.Second, func() (bool, string) {
+			return webtest.Eval[string](b, `document.body.dataset.user`) == "op", "not logged in"
+		})
+		webtest.Eval[bool](b, `(document.querySelector('#notices').replaceChildren(), true)`)
+		b.Click(`.robot-card[data-robot="r2"] button[data-act="hold"]`)
+		b.Eventually("r2 holding", 10*time.Second, func() (bool, string) { return b.CardState("r2") == "holding", b.CardState("r2") })
+		b.Shot("dashboard")
+	})
+}

@@ -1,0 +1,351 @@
+package webtest
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// Chromium finds the browser: $CHROMIUM, /usr/bin/chromium, or chromium on
+// PATH.
+func Chromium() (string, bool) {
+	for _, p := range []string{os.Getenv("CHROMIUM"), "/usr/bin/chromium"} {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err == nil {
+			return p, true
+		}
+	}
+	p, err := exec.LookPath("chromium")
+	return p, err == nil
+}
+
+// RequireTools reports whether missing tools must fail tests.
+func RequireTools() bool { return os.Getenv("COLLABORATE_REQUIRE_TOOLS") == "1" }
+
+// Browser is one headless Chromium tab for a test.
+type Browser struct {
+	Ctx context.Context
+	Dir string // screenshots
+	t   testing.TB
+	n   int
+}
+
+// screenshotDir is shared by every browser of the test binary.
+var screenshotDir string
+
+// NewBrowser starts headless Chromium with a temporary profile; it skips
+// the test when Chromium is missing, unless COLLABORATE_REQUIRE_TOOLS=1.
+// The browser ends with the test.
+func NewBrowser(t testing.TB) *Browser {
+	t.Helper()
+	path, ok := Chromium()
+	if !ok {
+		if RequireTools() {
+			t.Fatal("chromium not found and COLLABORATE_REQUIRE_TOOLS=1: install Debian's chromium or set $CHROMIUM")
+		}
+		t.Skip("chromium not found (/usr/bin/chromium or $CHROMIUM); set COLLABORATE_REQUIRE_TOOLS=1 to fail instead")
+	}
+	if screenshotDir == "" {
+		dir := os.Getenv("COLLABORATE_SCREENSHOTS")
+		var err error
+		if dir != "" {
+			err = os.MkdirAll(dir, 0o755)
+		} else {
+			dir, err = os.MkdirTemp("", "collaborate-screenshots-")
+		}
+		if err != nil {
+			t.Fatalf("screenshot directory: %v", err)
+		}
+		screenshotDir = dir
+	}
+	t.Logf("screenshots in %s", screenshotDir)
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-default-apps", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("metrics-recording-only", true),
+		chromedp.WindowSize(1440, 960),
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelC := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
+	t.Cleanup(func() { cancelC(); cancelA() })
+	b := &Browser{Ctx: ctx, Dir: screenshotDir, t: t}
+	b.Run(chromedp.EmulateViewport(1440, 960))
+	return b
+}
+
+// Run runs actions, failing the test on error.
+func (b *Browser) Run(actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.Ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		b.t.Fatalf("browser: %v", err)
+	}
+}
+
+// Eval evaluates a JavaScript expression (promises awaited) in b's page.
+func Eval[T any](b *Browser, expr string) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.Ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("browser: evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// Shot saves a PNG of the page as NN-name.png and returns its path.
+func (b *Browser) Shot(name string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.Ctx, 30*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		b.t.Fatalf("screenshot: %v", err)
+	}
+	b.n++
+	p := filepath.Join(b.Dir, fmt.Sprintf("%s-%02d-%s.png", sanitize(b.t.Name()), b.n, name))
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		b.t.Fatalf("screenshot: %v", err)
+	}
+	b.t.Logf("screenshot %s", p)
+	return p
+}
+
+func sanitize(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '/' || r == ' ' {
+			return '_'
+		}
+		return r
+	}, s)
+}
+
+// Eventually polls cond every 50 ms until it holds or timeout passes; then
+// it fails with cond's last explanation.
+func (b *Browser) Eventually(what string, timeout time.Duration, cond func() (bool, string)) {
+	b.t.Helper()
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		ok, why := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Shot("failed")
+			b.t.Fatalf("%s: not within %v: %s", what, timeout, why)
+		}
+		<-tick.C
+	}
+}
+
+// RobotOnPage is a robot as the arena draws it.
+type RobotOnPage struct {
+	X, Y  float64
+	State string
+}
+
+// Robots reads the robots drawn on the arena.
+func (b *Browser) Robots() map[string]RobotOnPage {
+	b.t.Helper()
+	raw := Eval[map[string][]any](b, `Object.fromEntries([...document.querySelectorAll('#layer-robots .robot')].map(g => [g.dataset.robot, [+g.dataset.x, +g.dataset.y, g.dataset.state]]))`)
+	out := make(map[string]RobotOnPage, len(raw))
+	for id, v := range raw {
+		if len(v) != 3 {
+			continue
+		}
+		x, _ := v[0].(float64)
+		y, _ := v[1].(float64)
+		s, _ := v[2].(string)
+		out[id] = RobotOnPage{X: x, Y: y, State: s}
+	}
+	return out
+}
+
+// CardState is the state shown on robot id's card.
+func (b *Browser) CardState(id string) string {
+	return Eval[string](b, fmt.Sprintf(`(document.querySelector('.robot-card[data-robot=%q]') || {dataset: {}}).dataset.state || ''`, id))
+}
+
+// Updates is how many snapshots the page has received.
+func (b *Browser) Updates() int {
+	return Eval[int](b, `+document.body.dataset.updates`)
+}
+
+// Notices are the messages shown to the operator, "kind: text".
+func (b *Browser) Notices() []string {
+	return Eval[[]string](b, `[...document.querySelectorAll('#notices .notice')].map(n => n.className.replace('notice ', '') + ': ' + n.querySelector('.msg').textContent)`)
+}
+
+// HasNotice reports whether a notice of kind contains text.
+func (b *Browser) HasNotice(kind, text string) (bool, string) {
+	ns := b.Notices()
+	for _, n := range ns {
+		if strings.HasPrefix(n, kind+": ") && strings.Contains(n, text) {
+			return true, ""
+		}
+	}
+	return false, fmt.Sprintf("notices %q lack a %s notice with %q", ns, kind, text)
+}
+
+// Click clicks the element matching a CSS selector.
+func (b *Browser) Click(sel string) {
+	b.t.Helper()
+	b.Run(chromedp.ScrollIntoView(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
+}
+
+// Login logs in through the page's form.
+func (b *Browser) Login(user, pass string) {
+	b.t.Helper()
+	b.Run(chromedp.SetValue(chromedp.CSS("#login-user"), user), chromedp.SetValue(chromedp.CSS("#login-pass"), pass))
+	b.Click("#login-submit")
+}
+
+// StepTimeout bounds each step of the scenario; a real fleet needs time to
+// map the arena before it moves.
+var StepTimeout = 90 * time.Second
+
+// BrowserScenario is the operator's acceptance test against a dashboard at
+// baseURL with (at least) four robots on their missions:
+//
+//  1. the page shows four robots, and every one of them moves;
+//  2. hold without login is refused: the page says "log in to control the
+//     fleet", and the API answers 401;
+//  3. after logging in as user, hold stops a moving robot (its card says
+//     holding, its position stands still over several updates);
+//  4. resume moves it again.
+//
+// It returns the logged-in browser for further steps, and the robot it held.
+func BrowserScenario(t *testing.T, baseURL, user, pass string) (*Browser, string) {
+	t.Helper()
+	b := NewBrowser(t)
+	b.Run(chromedp.Navigate(baseURL + "/"))
+
+	b.Eventually("four robots on the arena", StepTimeout, func() (bool, string) {
+		rs := b.Robots()
+		return len(rs) >= 4, fmt.Sprintf("the arena shows %d robots: %v", len(rs), rs)
+	})
+	first := b.Robots()
+	moved := map[string]bool{}
+	b.Eventually("every robot moves", StepTimeout, func() (bool, string) {
+		for id, r := range b.Robots() {
+			if f, ok := first[id]; ok && dist(f, r) > 0.02 {
+				moved[id] = true
+			}
+		}
+		return len(moved) >= 4, fmt.Sprintf("moved so far: %v of %v", keys(moved), keys(first))
+	})
+	b.Shot("moving")
+
+	var target string
+	b.Eventually("a robot moving to hold", StepTimeout, func() (bool, string) {
+		rs := b.Robots()
+		ids := make([]string, 0, len(rs))
+		for id := range rs {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			if rs[id].State == "moving" && id != "r1" { // r1 is the usual mapper
+				target = id
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("no robot but r1 is moving: %v", rs)
+	})
+	holdBtn := fmt.Sprintf(`.robot-card[data-robot=%q] button[data-act="hold"]`, target)
+	resumeBtn := fmt.Sprintf(`.robot-card[data-robot=%q] button[data-act="resume"]`, target)
+
+	// Unauthenticated: refused, and said so.
+	b.Click(holdBtn)
+	b.Eventually("the refusal of an unauthenticated hold", 10*time.Second, func() (bool, string) {
+		return b.HasNotice("login", "log in to control the fleet")
+	})
+	status := Eval[int](b, fmt.Sprintf(`fetch('/api/robots/%s/hold', {method: 'POST'}).then(r => r.status)`, target))
+	if status != 401 {
+		t.Errorf("unauthenticated POST /api/robots/%s/hold answered %d, want 401", target, status)
+	}
+	if s := b.CardState(target); s == "holding" {
+		t.Errorf("%s is holding after a refused hold", target)
+	}
+	b.Shot("refused")
+
+	b.Login(user, pass)
+	b.Eventually("logged in", 15*time.Second, func() (bool, string) {
+		u := Eval[string](b, `document.body.dataset.user`)
+		ok, why := b.HasNotice("error", "log in")
+		if ok {
+			return false, "login refused: " + strings.Join(b.Notices(), "; ")
+		}
+		return u == user, fmt.Sprintf("page user %q; %s", u, why)
+	})
+
+	b.Click(holdBtn)
+	b.Eventually(target+" holding", StepTimeout, func() (bool, string) {
+		s := b.CardState(target)
+		return s == "holding", fmt.Sprintf("%s is %q; notices %q", target, s, b.Notices())
+	})
+	var held RobotOnPage
+	b.Eventually(target+" stands still", StepTimeout, func() (bool, string) {
+		p1 := b.Robots()[target]
+		u1 := b.Updates()
+		b.Eventually("page updates", StepTimeout, func() (bool, string) {
+			return b.Updates() >= u1+8, "waiting for 8 snapshots"
+		})
+		p2 := b.Robots()[target]
+		held = p2
+		return dist(p1, p2) < 0.01, fmt.Sprintf("%s moved %.3f m over 8 updates while held", target, dist(p1, p2))
+	})
+	b.Shot("held")
+
+	b.Click(resumeBtn)
+	b.Eventually(target+" moves again", StepTimeout, func() (bool, string) {
+		r := b.Robots()[target]
+		return r.State != "holding" && dist(held, r) > 0.02,
+			fmt.Sprintf("%s is %q, %.3f m from where it was held; notices %q", target, r.State, dist(held, r), b.Notices())
+	})
+	b.Shot("resumed")
+	return b, target
+}
+
+func dist(a, b RobotOnPage) float64 { return math.Hypot(a.X-b.X, a.Y-b.Y) }
+
+func keys(m any) []string {
+	var out []string
+	switch m := m.(type) {
+	case map[string]bool:
+		for k := range m {
+			out = append(out, k)
+		}
+	case map[string]RobotOnPage:
+		for k := range m {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,38 @@
+// Package link is a robot's MQTT connection to the orchestrator's broker,
+// built on paho.mqtt.golang. The robot binary uses one Link; the
+// orchestrator's --sim mode uses one per simulated robot.
+//
+// Contracts:
+//   - Identity: the robot id is the MQTT username and the client id.
+//   - Session: clean session false, auto-reconnect, connect retry. The link
+//     subscribes in OnConnect to robots/{id}/cmd, fleet/cmd, fleet/map and
+//     orchestrator/status (all QoS 1), so a reconnect restores them.
+//   - Last will: robots/{id}/status, QoS 1, retained, a valid topics.Status
+//     with state offline. It is fixed when Dial is called, so its seq (the
+//     link's first seq) and ts are older than any status published after:
+//     receivers must apply an offline status of the same sender whatever its
+//     seq. Close publishes the same offline status itself, because a clean
+//     disconnect suppresses the will.
+//   - Outbox: QoS 1 messages (status, checkpoint, events) go through paho's
+//     store, on disk when Options.StoreDir is set. Publish returns once the
+//     message is acknowledged, or once it is in the store while the broker is
+//     unreachable; paho resends it after the reconnect. The link never
+//     republishes on its own, so it generates no duplicates; the only
+//     duplicate left is MQTT's QoS 1 resend of a message whose PUBACK was
+//     lost, which the orchestrator drops by (robot, epoch, step). That is
+//     exactly once in effect.
+//   - QoS 0 (pose, sightings) is dropped and counted while disconnected:
+//     stale poses are worthless.
+//   - Inbound: handlers never block. Valid messages are queued for Inbox();
+//     invalid ones are dropped, counted and logged. Delivery order is not
+//     guaranteed (paho's OrderMatters is false): consumers order directives by
+//     (epoch, seq), as the contract says. When the queue is full, the oldest
+//     queued message of the same kind is replaced (every subscribed kind is
+//     latest-wins) and counted.
+//   - Failsafe: State() is cheap and meant to be read every control tick.
+//     The robot must stop when !Connected or !OrchestratorOnline.
+//     OrchestratorOnline is false until a retained orchestrator/status online
+//     arrives after each (re)connect.
+//
+// Time comes from Options.Now (default time.Now), so tests can fix it.
+package link

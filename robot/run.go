@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"collaborate/robot/control"
+	"collaborate/robot/hw"
+	"collaborate/robot/link"
+	"collaborate/robot/pilot"
+	"collaborate/robot/sim"
+	"collaborate/robot/vision"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// backend is a robot's hardware: a detector, a drive, a clock, and what must
+// run beside the control loop (the simulated world).
+type backend struct {
+	detector hw.Detector
+	drive    hw.Drive
+	clock    hw.Clock
+	run      func(ctx context.Context) error // nil when nothing runs beside the loop
+	close    func() error
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "detect" {
+		return vision.DetectCommand(ctx, args[1:], stdout, stderr)
+	}
+	fs := flag.NewFlagSet("robot", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		configPath = fs.String("config", "", "robot config file (YAML)")
+		hwKind     = fs.String("hw", "sim", "hardware backend: sim (alone in a simulated arena) or pi")
+		id         = fs.String("id", "", "robot id (overrides the config)")
+		broker     = fs.String("broker", "", "broker URL, e.g. tcp://laptop:1883 (overrides the config)")
+		passFile   = fs.String("password-file", "", "file holding this robot's MQTT password (overrides the config)")
+		tlsCA      = fs.String("tls-ca", "", "CA certificate for a tls:// broker (overrides the config)")
+		storeDir   = fs.String("store-dir", "", "on-disk outbox for QoS 1 messages (overrides the config)")
+		faceBase   = fs.Int("face-base", 0, "first of this robot's four face marker ids (overrides the config)")
+		logFormat  = fs.String("log-format", "", "console or json (default: console on a terminal)")
+	)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: robot --config FILE --hw sim|pi [flags]\n       robot detect --image FILE | --camera [--config FILE]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	cfg, err := loadConfig(*configPath)
+	if err != nil {
+		return err
+	}
+	for v, dst := range map[string]*string{*id: &cfg.ID, *broker: &cfg.Broker, *passFile: &cfg.PasswordFile, *tlsCA: &cfg.TLSCA, *storeDir: &cfg.StoreDir} {
+		if v != "" {
+			*dst = v
+		}
+	}
+	if *faceBase > 0 {
+		cfg.FaceBase = *faceBase
+	}
+	if err := cfg.validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	log := newLogger(*logFormat, stderr).With().Str("robot", cfg.ID).Logger()
+	password, err := readPassword(cfg.PasswordFile)
+	if err != nil {
+		return err
+	}
+
+	var be backend
+	switch *hwKind {
+	case "sim":
+		be, err = simBackend(cfg)
+	case "pi":
+		be, err = piBackend(cfg, log)
+	default:
+		return fmt.Errorf("--hw must be sim or pi, got %q", *hwKind)
+	}
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if be.close != nil {
+			if err := be.close(); err != nil {
+				log.Error().Err(err).Msg("close hardware")
+			}
+		}
+	}()
+	defer be.drive.Halt() // on every way out, panics included
+
+	p, err := pilot.New(pilotConfig(cfg))
+	if err != nil {
+		return err
+	}
+	faces := cfg.faces()
+	l, err := link.Dial(link.Options{
+		BrokerURL: cfg.Broker, RobotID: cfg.ID, Password: password, CAFile: cfg.TLSCA,
+		StoreDir: cfg.StoreDir, Version: version, Faces: &faces, Logger: &log,
+	})
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	log.Info().Str("broker", cfg.Broker).Str("hw", *hwKind).Msg("robot started")
+
+	loop := &control.Loop{Pilot: p, Detector: be.detector, Drive: be.drive, Link: l, Clock: be.clock, Log: log}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 1)
+	if be.run != nil {
+		go func() { errc <- be.run(ctx) }()
+	}
+	period := time.Duration(float64(time.Second) / cfg.ControlHz)
+	loopErr := loop.Run(ctx, period)
+	cancel()
+	if be.run != nil {
+		if err := <-errc; err != nil && loopErr == nil {
+			loopErr = err
+		}
+	}
+	log.Info().Msg("robot stopped, motors halted")
+	return loopErr
+}
+
+func pilotConfig(c Config) pilot.Config {
+	pc := pilot.DefaultConfig(c.ID, c.faces())
+	pc.Version = version
+	set := func(dst *float64, v float64) {
+		if v > 0 {
+			*dst = v
+		}
+	}
+	set(&pc.MaxSpeedMps, c.Pilot.MaxSpeedMps)
+	set(&pc.MaxTurnRps, c.Pilot.MaxTurnRps)
+	set(&pc.StopDistanceM, c.Pilot.StopDistanceM)
+	set(&pc.FaceStopDistanceM, c.Pilot.FaceStopDistanceM)
+	if c.Pilot.ForwardConeDeg > 0 {
+		pc.ForwardConeRad = c.Pilot.ForwardConeDeg * math.Pi / 180
+	}
+	return pc
+}
+
+// simBackend puts the robot alone at the centre of a default simulated
+// arena, stepped in real time.
+func simBackend(c Config) (backend, error) {
+	scfg := sim.DefaultConfig()
+	scfg.Start = time.Now()
+	scfg.Seed = time.Now().UnixNano()
+	scfg.FaceBase = c.faces().Front
+	w, err := sim.New(scfg)
+	if err != nil {
+		return backend{}, err
+	}
+	starts, err := w.DefaultStarts(1)
+	if err != nil {
+		return backend{}, err
+	}
+	r, err := w.AddRobot(c.ID, starts[0])
+	if err != nil {
+		return backend{}, err
+	}
+	return backend{
+		detector: r.Detector(), drive: r.Drive(), clock: w.Clock(),
+		run: func(ctx context.Context) error { return w.Run(ctx, sim.RunConfig{}) },
+	}, nil
+}
+
+func newLogger(format string, w io.Writer) zerolog.Logger {
+	if format == "" {
+		format = "json"
+		if f, ok := w.(*os.File); ok {
+			if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+				format = "console"
+			}
+		}
+	}
+	if format == "console" {
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
+	}
+	return zerolog.New(w).With().Timestamp().Logger()
+}
