@@ -13,15 +13,19 @@ import (
 )
 
 // BenchmarkLatency measures publish→deliver latency through the broker, from
-// paho Publish on a robot's connection to the message handler of a paho
-// subscriber, over loopback TCP. Each publisher waits for its message to be
-// delivered before it sends the next, so "pubs" messages are in flight.
+// paho Publish on a robot's TCP connection to the handler of the subscriber:
+// "tcp" is a paho client over loopback TCP (a mosquitto_sub or a dashboard),
+// "inline" is Broker.Subscribe (the orchestrator's own logic). Each publisher
+// waits for its message to be delivered before it sends the next, so "pubs"
+// messages are in flight.
 //
 //	go test ./broker -run '^$' -bench Latency -benchtime 2000x
 func BenchmarkLatency(b *testing.B) {
-	for _, qos := range []byte{0, 1} {
-		for _, pubs := range []int{1, 100} {
-			b.Run(fmt.Sprintf("qos%d/pubs%d", qos, pubs), func(b *testing.B) { benchLatency(b, qos, pubs) })
+	for _, sub := range []string{"tcp", "inline"} {
+		for _, qos := range []byte{0, 1} {
+			for _, pubs := range []int{1, 100} {
+				b.Run(fmt.Sprintf("%s/qos%d/pubs%d", sub, qos, pubs), func(b *testing.B) { benchLatency(b, sub, qos, pubs) })
+			}
 		}
 	}
 }
@@ -31,7 +35,7 @@ type pending struct {
 	done  chan time.Duration
 }
 
-func benchLatency(b *testing.B, qos byte, pubs int) {
+func benchLatency(b *testing.B, sub string, qos byte, pubs int) {
 	creds := testCreds(b)
 	ids := make([]string, pubs)
 	for i := range ids {
@@ -44,17 +48,24 @@ func benchLatency(b *testing.B, qos byte, pubs int) {
 	url := tcpURL(br.Addrs().TCP)
 
 	var waiting sync.Map // payload -> *pending
-	so := pahoOpts(b, url, "watch", "bench-sub").SetCleanSession(true)
-	so.SetOnConnectHandler(func(c paho.Client) {
-		c.Subscribe(topics.RobotFilter(topics.KindPose), qos, func(_ paho.Client, m paho.Message) {
-			if v, ok := waiting.LoadAndDelete(string(m.Payload())); ok {
-				p := v.(*pending)
-				p.done <- time.Since(p.start)
-			}
+	deliver := func(payload []byte) {
+		if v, ok := waiting.LoadAndDelete(string(payload)); ok {
+			p := v.(*pending)
+			p.done <- time.Since(p.start)
+		}
+	}
+	if sub == "inline" {
+		if err := br.Subscribe(topics.RobotFilter(topics.KindPose), 1, func(_ string, p []byte) { deliver(p) }); err != nil {
+			b.Fatal(err)
+		}
+	} else {
+		so := pahoOpts(b, url, "watch", "bench-sub").SetCleanSession(true)
+		so.SetOnConnectHandler(func(c paho.Client) {
+			c.Subscribe(topics.RobotFilter(topics.KindPose), qos, func(_ paho.Client, m paho.Message) { deliver(m.Payload()) })
 		})
-	})
-	connect(b, so)
-	eventually(b, "the subscription", func() bool { return br.Info().Subscriptions >= 1 })
+		connect(b, so)
+		eventually(b, "the subscription", func() bool { return br.Info().Subscriptions >= 1 })
+	}
 
 	per := (b.N + pubs - 1) / pubs
 	clients := make([]paho.Client, pubs)

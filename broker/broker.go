@@ -117,7 +117,7 @@ func New(o Options) (*Broker, error) {
 	srv := mqtt.New(&mqtt.Options{
 		Capabilities:             caps,
 		InlineClient:             true,
-		Logger:                   slog.New(&slogZero{log: o.Logger.With().Str("component", "mochi").Logger()}),
+		Logger:                   slog.New(&slogZero{log: o.Logger.With().Str("src", "mochi").Logger()}),
 		ClientNetWriteBufferSize: 16 * 1024,
 		ClientNetReadBufferSize:  16 * 1024,
 	})
@@ -151,7 +151,7 @@ func New(o Options) (*Broker, error) {
 		if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
 			return nil, fmt.Errorf("broker state dir: %w", err)
 		}
-		err := srv.AddHook(new(bolt.Hook), &bolt.Options{
+		err := srv.AddHook(boltStore{new(bolt.Hook)}, &bolt.Options{
 			Path:    filepath.Join(o.StateDir, StateFile),
 			Options: &bbolt.Options{Timeout: 2 * time.Second},
 		})
@@ -303,6 +303,9 @@ func (b *Broker) Close() error {
 }
 
 func (b *Broker) closeServer() error {
+	if !b.conns.waitStarted(closeGrace) {
+		b.log.Warn().Msg("broker close: some new connections were not yet served")
+	}
 	done := make(chan struct{})
 	go func() {
 		_ = b.srv.Close()

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -49,6 +50,32 @@ func (t *tracker) closeAll() int {
 	return len(conns)
 }
 
+// waitStarted waits, for at most max, until mochi has begun to serve every
+// open connection. mochi's attachClient adds to a WaitGroup before its first
+// Read, and its Close waits on that WaitGroup: an Add that is not known to
+// happen before the Wait is a race (mochi PR #489).
+func (t *tracker) waitStarted(max time.Duration) bool {
+	deadline := time.Now().Add(max)
+	for {
+		t.mu.Lock()
+		all := true
+		for c := range t.conns {
+			if tc, ok := c.(*trackedConn); ok && !tc.started.Load() {
+				all = false
+				break
+			}
+		}
+		t.mu.Unlock()
+		if all {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // trackedListener records accepted connections and gives each a deadline for
 // its CONNECT.
 type trackedListener struct {
@@ -69,8 +96,16 @@ func (l *trackedListener) Accept() (net.Conn, error) {
 
 type trackedConn struct {
 	net.Conn
-	t    *tracker
-	once sync.Once
+	t       *tracker
+	once    sync.Once
+	started atomic.Bool // mochi has read from it: its attachClient has begun
+}
+
+func (c *trackedConn) Read(p []byte) (int, error) {
+	if !c.started.Load() {
+		c.started.Store(true)
+	}
+	return c.Conn.Read(p)
 }
 
 func (c *trackedConn) Close() error {

@@ -89,7 +89,7 @@ func newLogger(format string, w io.Writer) zerolog.Logger {
 	if format == "console" {
 		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
 	}
-	return zerolog.New(w).With().Timestamp().Logger()
+	return zerolog.New(w).Level(zerolog.InfoLevel).With().Timestamp().Logger()
 }
 
 // app holds what run wires together. Later parts (the fleet core, the JSON

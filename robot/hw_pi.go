@@ -1,5 +1,3 @@
-//go:build opencv
-
 package main
 
 import (
@@ -14,29 +12,23 @@ import (
 	"collaborate/robot/vision"
 )
 
-// piBackend opens the camera, the ArUco detector and the H-bridge drive.
-// The drive's ramp and watchdog run beside the control loop; Close halts the
-// motors and releases the pins.
+// piBackend opens the camera with its ArUco detector (needs a build with
+// -tags opencv) and the H-bridge drive. The drive's ramp and watchdog run
+// beside the control loop; close halts the motors and releases the pins.
+// Detections stay unscaled: the pilot applies fleet/map's scale, once.
 func piBackend(c Config, log zerolog.Logger) (backend, error) {
-	cam, err := vision.OpenCamera(c.Vision.Camera)
+	cam, err := vision.OpenLive(c.Vision, hw.SystemClock{})
 	if err != nil {
 		return backend{}, fmt.Errorf("camera: %w", err)
 	}
-	det, err := vision.NewDetector(c.Vision, cam, hw.SystemClock{})
-	if err != nil {
-		cam.Close()
-		return backend{}, fmt.Errorf("detector: %w", err)
-	}
 	d, err := drive.Open(c.Drive, drive.WithLogger(log))
 	if err != nil {
-		det.Close()
+		cam.Close()
 		return backend{}, err
 	}
 	return backend{
-		detector: det, drive: d, clock: hw.SystemClock{},
-		run: func(ctx context.Context) error { return d.Run(ctx) },
-		close: func() error {
-			return errors.Join(d.Close(), det.Close())
-		},
+		detector: cam, drive: d, clock: hw.SystemClock{},
+		run:   func(ctx context.Context) error { return d.Run(ctx) },
+		close: func() error { return errors.Join(d.Close(), cam.Close()) },
 	}, nil
 }

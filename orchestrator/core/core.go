@@ -79,6 +79,7 @@ type hold struct {
 	with   string
 	since  time.Time
 	reason string
+	at     traffic.Point // conflict point, for traffic holds
 }
 
 // ctl is the core's control state of one robot.
@@ -267,6 +268,19 @@ func (c *Core) Start(now time.Time) []Out {
 		outs = append(outs, c.mapOut(now))
 	}
 	return outs
+}
+
+// Shutdown returns orchestrator/status offline (retained), so that robots
+// stop, and saves the directive seq.
+func (c *Core) Shutdown(now time.Time) []Out {
+	p := topics.PolicyOf(topics.KindOrchestratorStatus)
+	o := Out{Topic: topics.TopicOrchestratorStatus, Retain: p.Retained, QoS: p.QoS,
+		Payload: &topics.OrchestratorState{Header: c.nextHeader(now), State: topics.OrchOffline, Epoch: c.epoch}}
+	if err := c.st.SaveSeq(c.seq); err != nil {
+		c.log.Error().Err(err).Msg("save seq")
+	}
+	c.savedSeq = c.seq
+	return []Out{o}
 }
 
 // reject counts and logs bad input and returns it as an error.

@@ -304,8 +304,11 @@ func TestTrafficHolds(t *testing.T) {
 	h := newHarness(t, Config{Missions: missionsFile(t, twoRobots)}, openStore(t, path))
 	h.must("r1", status(topics.StateIdle))
 	h.must("r2", status(topics.StateIdle))
-	h.pl.next = []traffic.Order{{Robot: "r2", Hold: true, With: "r1", Reason: "crossing r1"}}
+	h.pl.next = []traffic.Order{{Robot: "r2", Hold: true, With: "r1", Reason: "crossing r1", At: traffic.Point{X: 0.5, Y: 0.25}}}
 	h.one(h.tick(50*time.Millisecond), "r2", topics.DirHold)
+	if ah := h.c.ActiveHolds(); len(ah) != 1 || ah[0].Robot != "r2" || ah[0].With != "r1" || ah[0].XM != 0.5 || ah[0].Source != "traffic" {
+		t.Fatalf("active holds %+v", ah)
+	}
 	if r, _ := h.pl.last("r2"); !r.HasTarget || r.Holding {
 		t.Fatalf("input before the hold %+v", r)
 	}
@@ -375,6 +378,9 @@ func TestOperator(t *testing.T) {
 	h.must("r1", status(topics.StateIdle))
 	h.one(must(h.c.Hold(h.now, "r1")), "r1", topics.DirHold)
 	h.one(must(h.c.Stop(h.now, "r1")), "r1", topics.DirStop)
+	if ah := h.c.ActiveHolds(); len(ah) != 2 || ah[0].Source != "operator" || ah[1].Source != "stop" {
+		t.Fatalf("active holds %+v", ah)
+	}
 	// A new mission waits behind the operator's hold and goes out on resume.
 	if outs := must(h.c.SetMission(h.now, "r1", []int{5, 4})); len(outs) != 0 {
 		t.Fatalf("route to a held robot: %s", describe(outs))

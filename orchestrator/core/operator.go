@@ -261,3 +261,38 @@ func (c *Core) Sweep(now time.Time, robot string) ([]Out, error) {
 	}
 	return []Out{c.startSweep(now, robot)}, nil
 }
+
+// ActiveHold is one hold in force, for the dashboard.
+type ActiveHold struct {
+	Robot  string    `json:"robot"`
+	Source string    `json:"source"`         // traffic, head-on, operator, stop
+	With   string    `json:"with,omitempty"` // robot it yields to
+	Reason string    `json:"reason,omitempty"`
+	Since  time.Time `json:"since,omitzero"`
+	XM     float64   `json:"x_m"` // conflict point, traffic holds only
+	YM     float64   `json:"y_m"`
+}
+
+// ActiveHolds lists the holds in force, by robot id then source.
+func (c *Core) ActiveHolds() []ActiveHold {
+	var out []ActiveHold
+	for _, id := range c.sortedKnown() {
+		k, ok := c.ctl[id]
+		if !ok {
+			continue
+		}
+		if h := k.traffic; h != nil {
+			out = append(out, ActiveHold{Robot: id, Source: "traffic", With: h.with, Reason: h.reason, Since: h.since, XM: h.at.X, YM: h.at.Y})
+		}
+		if h := k.headOn; h != nil {
+			out = append(out, ActiveHold{Robot: id, Source: "head-on", With: h.with, Reason: h.reason, Since: h.since})
+		}
+		if k.operatorHold {
+			out = append(out, ActiveHold{Robot: id, Source: "operator"})
+		}
+		if k.stopped {
+			out = append(out, ActiveHold{Robot: id, Source: "stop"})
+		}
+	}
+	return out
+}

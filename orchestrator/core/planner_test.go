@@ -10,7 +10,8 @@ import (
 )
 
 // TestWithRealPlanner wires orchestrator/traffic's planner in: two robots
-// whose first steps cross at the centre; one is held, then released.
+// whose first steps cross at the centre drive at 0.2 m/s, reporting their
+// distance; one is held before the crossing and released after it.
 func TestWithRealPlanner(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "o.db")
 	withMap(t, path)
@@ -23,43 +24,49 @@ robots:
 	h := newHarness(t, Config{Missions: missionsFile(t, file), Planner: traffic.New(traffic.Config{}), SilenceTimeout: time.Minute}, openStore(t, path))
 	h.must("r1", status(topics.StateIdle))
 	h.must("r2", status(topics.StateIdle))
-	holds := map[string]int{}
-	count := func(outs []Out) {
+	remaining := map[string]float64{"r1": 3, "r2": 3}
+	target := map[string]int{"r1": 6, "r2": 9}
+	held := map[string]bool{}
+	var holds, releases int
+	arrived := map[string]bool{}
+	for i := 0; i < 400 && !(arrived["r1"] && arrived["r2"]); i++ {
+		for _, id := range []string{"r1", "r2"} {
+			if arrived[id] {
+				continue
+			}
+			if !held[id] {
+				remaining[id] -= 0.02 // 0.2 m/s, 100 ms ticks
+			}
+			if remaining[id] <= 0.35 {
+				arrived[id] = true
+				h.must(id, checkpoint(h.c.Epoch(), 0, target[id], true))
+				continue
+			}
+			d, tg := remaining[id], target[id]
+			h.must(id, &topics.Pose{State: topics.StateMoving, Target: &tg, DistanceM: &d, SpeedMps: 0.2})
+		}
+		outs := h.tick(100 * time.Millisecond)
 		for _, id := range []string{"r1", "r2"} {
 			for _, d := range directives(outs, id) {
-				if d.Kind == topics.DirHold {
-					holds[id]++
+				switch d.Kind {
+				case topics.DirHold:
+					held[id] = true
+					holds++
+				case topics.DirResume:
+					held[id] = false
+					releases++
 				}
 			}
 		}
-	}
-	count(h.tick(100 * time.Millisecond))
-	if holds["r1"]+holds["r2"] != 1 {
-		t.Fatalf("holds %v, want exactly one robot held", holds)
-	}
-	held, free := "r1", "r2"
-	if holds["r2"] == 1 {
-		held, free = "r2", "r1"
-	}
-	t.Logf("%s held for %s: %+v", held, free, h.c.Fleet().Robots)
-	// The free robot drives through and arrives; the held one is released.
-	tgt := map[string]int{"r1": 6, "r2": 9}[free]
-	for _, d := range []float64{2, 1, 0.5} {
-		dist := d
-		h.must(free, &topics.Pose{State: topics.StateMoving, Target: &tgt, DistanceM: &dist})
-		count(h.tick(500 * time.Millisecond))
-	}
-	h.must(free, checkpoint(h.c.Epoch(), 0, tgt, true))
-	var released bool
-	for i := 0; i < 10 && !released; i++ {
-		for _, d := range directives(h.tick(100*time.Millisecond), held) {
-			released = released || d.Kind == topics.DirResume
+		// Both never inside the crossing zone together.
+		if a, b := remaining["r1"]-1.5, remaining["r2"]-1.5; a*a+b*b < 0.3*0.3 {
+			t.Fatalf("tick %d: robots %.2f m from the centre each", i, a)
 		}
 	}
-	if !released {
-		t.Fatalf("%s never released; fleet %+v", held, h.c.Fleet().Robots)
+	if !arrived["r1"] || !arrived["r2"] {
+		t.Fatalf("not arrived: %v", remaining)
 	}
-	if st := h.c.Stats(); st.HoldsFinished != 1 {
-		t.Fatalf("stats %+v", st)
+	if holds != 1 || releases != 1 || h.c.Stats().HoldsFinished != 1 {
+		t.Fatalf("holds %d releases %d stats %+v", holds, releases, h.c.Stats())
 	}
 }

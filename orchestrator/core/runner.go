@@ -46,7 +46,9 @@ func (r *Runner) Start() {
 
 // Deliver decodes one MQTT message and hands it to the core. A nil error
 // means handled (and, for a checkpoint, persisted): acknowledge it then.
-// Decoding failures are counted and logged as rejections.
+// An error wrapping ErrRejected is bad input, counted and logged: drop it
+// (acknowledge, it will never become good). Any other error is a storage
+// failure: do not acknowledge, so that the robot's outbox sends it again.
 func (r *Runner) Deliver(topic string, payload []byte) error {
 	t, msg, err := topics.DecodeTopic(topic, payload)
 	r.mu.Lock()
@@ -63,6 +65,14 @@ func (r *Runner) Deliver(topic string, payload []byte) error {
 	outs, err := r.core.Handle(r.now(), t, msg)
 	r.emit(outs)
 	return err
+}
+
+// Shutdown publishes orchestrator/status offline and saves the seq; call
+// it before closing the broker and the store.
+func (r *Runner) Shutdown() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.emit(r.core.Shutdown(r.now()))
 }
 
 // Tick runs the core's time-driven work once.
@@ -106,6 +116,13 @@ func (r *Runner) Map() *topics.FleetMap {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.core.Map()
+}
+
+// ActiveHolds lists the holds in force.
+func (r *Runner) ActiveHolds() []ActiveHold {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.core.ActiveHolds()
 }
 
 // Stats is a copy of the counters.

@@ -44,10 +44,19 @@ func TestRunnerRunTicksUntilCancelled(t *testing.T) {
 	eventually(t, "r1 offline by silence", func() bool { return r.Stats().OfflineBySilence == 1 })
 	cancel()
 	<-done
+	r.Shutdown()
 	mu.Lock()
 	defer mu.Unlock()
-	if len(published) < 3 || published[0].Topic != topics.TopicOrchestratorStatus {
+	if len(published) < 4 || published[0].Topic != topics.TopicOrchestratorStatus {
 		t.Fatalf("published %s", describe(published))
+	}
+	first := published[0].Payload.(*topics.OrchestratorState)
+	last, ok := published[len(published)-1].Payload.(*topics.OrchestratorState)
+	if first.State != topics.OrchOnline || !ok || last.State != topics.OrchOffline || !published[len(published)-1].Retain {
+		t.Fatalf("orchestrator status %+v ... %+v", first, last)
+	}
+	if seq, _ := h.st.Seq(); seq != last.Seq {
+		t.Fatalf("saved seq %d, last published %d", seq, last.Seq)
 	}
 }
 

@@ -130,7 +130,7 @@ func (c *Core) plan(now time.Time) []Out {
 			if reason == "" {
 				reason = "traffic"
 			}
-			k.traffic = &hold{with: o.With, since: now, reason: reason}
+			k.traffic = &hold{with: o.With, since: now, reason: reason, at: o.At}
 			c.stats.HoldsIssued++
 			if !wasHeld {
 				outs = append(outs, c.directive(now, o.Robot, topics.Directive{Kind: topics.DirHold, Reason: reason}))

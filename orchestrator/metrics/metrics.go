@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -53,6 +54,18 @@ type Metrics struct {
 // runtime and process collectors.
 func New() *Metrics {
 	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m, err := NewOn(reg)
+	if err != nil {
+		panic(err) // a fresh registry holds nothing to collide with
+	}
+	return m
+}
+
+// NewOn registers the collectors on an existing registry (one that the
+// broker already uses, say); Handler then serves that whole registry. It
+// fails when one of them is already registered there.
+func NewOn(reg *prometheus.Registry) (*Metrics, error) {
 	m := &Metrics{reg: reg, in: map[string]prometheus.Counter{}, out: map[string]prometheus.Counter{},
 		reasons: map[string]prometheus.Counter{}}
 	inVec := prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -103,11 +116,13 @@ func New() *Metrics {
 		Namespace: Namespace, Name: "sim_collisions",
 		Help: "Collisions the simulator counted so far (sim/world; 0 outside --sim).",
 	})
-	reg.MustRegister(inVec, outVec, m.rejects, m.online, m.holds, m.holdsEnded, m.holdDur, m.holdLat,
-		m.checkpts, m.collisions,
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return m
+	for _, c := range []prometheus.Collector{inVec, outVec, m.rejects, m.online, m.holds, m.holdsEnded,
+		m.holdDur, m.holdLat, m.checkpts, m.collisions} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("metrics: register: %w", err)
+		}
+	}
+	return m, nil
 }
 
 // Registry is the private registry; the broker registers its counters here
@@ -189,3 +204,16 @@ func (m *Metrics) SetCollisions(n int) { m.collisions.Set(float64(n)) }
 
 // nonNegative guards histograms against clock steps backwards.
 func nonNegative(d time.Duration) time.Duration { return max(d, 0) }
+
+// Observe is the one call for the broker subscription: it counts the
+// message in by kind and, for sim/world, mirrors the collision count.
+// Only sim/world is decoded.
+func (m *Metrics) Observe(topic string, payload []byte) {
+	k := KindOf(topic)
+	m.MessageIn(k)
+	if k == topics.KindSimWorld {
+		if w, err := topics.DecodeWorld(payload); err == nil {
+			m.SetCollisions(w.Collisions)
+		}
+	}
+}

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"collaborate/orchestrator/metrics"
 	"collaborate/topics"
 )
@@ -131,5 +133,46 @@ func BenchmarkMessageIn(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		m.MessageIn(topics.KindPose)
+	}
+}
+
+func TestNewOn(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := metrics.NewOn(reg)
+	if err != nil {
+		t.Fatalf("NewOn: %v", err)
+	}
+	m.SetOnline(3)
+	if !strings.Contains(scrape(t, m), metrics.Namespace+"_robots_online 3") {
+		t.Error("NewOn's handler lacks the gauge")
+	}
+	if _, err := metrics.NewOn(reg); err == nil {
+		t.Error("registering twice on one registry must fail")
+	}
+}
+
+func TestObserve(t *testing.T) {
+	m := metrics.New()
+	world, err := topics.Encode(&topics.World{Header: topics.Stamp("sim", 1, time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)), DiameterM: 3, Collisions: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, topic string
+		payload     []byte
+		line        string
+	}{
+		{"world sets collisions", topics.TopicSimWorld, world, metrics.Namespace + "_sim_collisions 5"},
+		{"world counted", topics.TopicSimWorld, []byte("{bad"), metrics.Namespace + `_messages_in_total{kind="sim/world"} 2`},
+		{"bad world keeps collisions", topics.TopicSimWorld, []byte("{bad"), metrics.Namespace + "_sim_collisions 5"},
+		{"pose counted", "robots/r1/pose", []byte("{}"), metrics.Namespace + `_messages_in_total{kind="pose"} 1`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m.Observe(tc.topic, tc.payload)
+			if text := scrape(t, m); !strings.Contains(text, tc.line) {
+				t.Errorf("scrape lacks %q", tc.line)
+			}
+		})
 	}
 }

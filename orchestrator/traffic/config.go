@@ -19,6 +19,9 @@ type Config struct {
 	DwellS         float64 // 2: how long a non-final target stays occupied after arrival
 	ZoneM          float64 // 0: releases closer than this share a conflict zone; 0 means 2×clearance
 	CellM          float64 // 0.5: spatial grid cell
+	DepartM        float64 // 0.05: a robot closer than this to where its drive began has not set off
+	LegAging       bool    // rank by the start of the current drive, not of the mission
+	NoBoxBlocking  bool    // let a held robot stop inside another robot's path
 }
 
 // DefaultConfig is the configuration for the 3 m arena and its 0.18 m robots.
@@ -27,7 +30,7 @@ func DefaultConfig() Config {
 		RobotDiameterM: 0.18, MarginM: 0.12, StopShortM: 0.35, ArriveTolM: 0.02,
 		HorizonS: 8, SlackS: 1, SlackFrac: 0.25, LatencyS: 0.3, DecelMps2: 0.5,
 		PeriodS: 0.1, BufferM: 0.05, ReleaseHystM: 0.05, MinSpeedMps: 0.05,
-		DwellS: 2, CellM: 0.5,
+		DwellS: 2, CellM: 0.5, DepartM: 0.05,
 	}
 }
 
@@ -54,6 +57,7 @@ func (c Config) withDefaults() Config {
 	fix(&c.DwellS, d.DwellS)
 	fix(&c.ZoneM, 2*(c.RobotDiameterM+c.MarginM))
 	fix(&c.CellM, d.CellM)
+	fix(&c.DepartM, d.DepartM)
 	return c
 }
 

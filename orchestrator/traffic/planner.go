@@ -17,18 +17,22 @@ type Stats struct {
 	Rejected  int // robots rejected as bad input
 	HeadOns   int // head-on reports resolved
 	Deferred  int // releases put off because another robot left the same zone this call
+	Backoffs  int // back-offs ordered to break a gridlock
 	LastError string
 }
 
 // Planner predicts conflicts and issues holds. It is not safe for concurrent
 // use; the core calls it from its single decision loop.
 type Planner struct {
-	cfg      Config
-	clear    float64 // clearance, centre to centre
-	since    map[string]time.Time
-	holds    map[string]*hold
-	finished []HoldRecord
-	stats    Stats
+	cfg          Config
+	clear        float64 // clearance, centre to centre
+	since        map[string]time.Time
+	origin       map[string]leg       // where each robot began its current drive
+	freed        map[string]time.Time // when this planner last released each robot
+	backoffUntil map[string]time.Time // robots backing off, until when
+	holds        map[string]*hold
+	finished     []HoldRecord
+	stats        Stats
 
 	// per-call scratch, kept to avoid garbage
 	bodies []body
@@ -37,6 +41,14 @@ type Planner struct {
 	mark   uint32
 	succ   [][]int32
 	indeg  []int32
+}
+
+// leg remembers where a robot stood when it was first seen driving to To:
+// until it has moved DepartM from there it is still at its station, where
+// waiting blocks nobody's drive in progress.
+type leg struct {
+	to, at Point
+	since  time.Time
 }
 
 type hold struct {
@@ -65,16 +77,21 @@ type body struct {
 	granted  bool // moving, its path reserved for this call
 	inCycle  bool
 	noTarget bool
+	atStart  bool // has not left the start of its drive yet
+	backing  bool // told to back off: stays held until that is done
 }
 
 // New returns a planner with cfg (zero fields take their defaults).
 func New(cfg Config) *Planner {
 	cfg = cfg.withDefaults()
 	return &Planner{
-		cfg:   cfg,
-		clear: cfg.RobotDiameterM + cfg.MarginM,
-		since: map[string]time.Time{},
-		holds: map[string]*hold{},
+		cfg:          cfg,
+		clear:        cfg.RobotDiameterM + cfg.MarginM,
+		since:        map[string]time.Time{},
+		origin:       map[string]leg{},
+		freed:        map[string]time.Time{},
+		backoffUntil: map[string]time.Time{},
+		holds:        map[string]*hold{},
 	}
 }
 
@@ -155,15 +172,40 @@ func (p *Planner) Plan(now time.Time, robots []Robot) []Order {
 	for _, i := range order {
 		b := &bs[i]
 		b.done = true
-		if !b.moving {
+		if !b.moving || b.backing {
 			continue
 		}
 		c := p.firstConflict(i)
+		if c.found && c.other >= 0 {
+			// Robots on each other's paths: the one in the way, of lower
+			// rank, backs off along the way it came, if it can.
+			o := &bs[c.other]
+			if d, ok := p.backoffDist(o, b); ok {
+				ord := Order{Robot: o.id, Hold: true, With: b.id, At: o.p, BackoffM: d,
+					Reason: fmt.Sprintf("back off %.2f m to clear the way for %s", d, b.id)}
+				if h, ok := p.holds[o.id]; ok {
+					h.order = ord
+				} else {
+					p.holds[o.id] = &hold{order: ord, start: now}
+					p.stats.Holds++
+				}
+				p.stats.Backoffs++
+				p.backoffUntil[o.id] = now.Add(time.Duration((p.cfg.LatencyS + d/o.v + 1) * float64(time.Second)))
+				o.held, o.backing = true, true
+				out = append(out, ord)
+				c.blocked, c.reason = false, fmt.Sprintf("waits for %s to back off", o.id)
+			}
+		}
 		lead := p.cfg.StopDistM(b.v) + b.v*p.cfg.PeriodS + p.cfg.BufferM
 		if b.held {
 			lead += p.cfg.ReleaseHystM
 		}
 		wantHold := c.found && c.entry <= lead
+		if b.atStart && c.found {
+			// Do not set off into a conflict: wait at the station, where
+			// nobody needs to pass, rather than part-way along the drive.
+			wantHold = true
+		}
 		switch {
 		case b.held && !wantHold:
 			h := p.holds[b.id]
@@ -196,6 +238,7 @@ func (p *Planner) Plan(now time.Time, robots []Robot) []Order {
 
 func (p *Planner) release(now time.Time, id string, h *hold, why string) Order {
 	delete(p.holds, id)
+	p.freed[id] = now
 	p.stats.Releases++
 	p.finished = append(p.finished, HoldRecord{Robot: id, With: h.order.With, Start: h.start, End: now})
 	return Order{Robot: id, Hold: false, With: h.order.With, At: h.order.At, Reason: why}
@@ -234,18 +277,27 @@ func (p *Planner) load(now time.Time, robots []Robot) {
 		b.held = held
 		if !r.HasTarget {
 			delete(p.since, r.ID)
+			delete(p.origin, r.ID)
 			b.perm = true
 			b.noTarget = true
 			b.finishBox(p.clear, nil)
 			p.bodies = append(p.bodies, b)
 			continue
 		}
+		if o, ok := p.origin[r.ID]; !ok || o.to != r.To {
+			p.origin[r.ID] = leg{to: r.To, at: r.Pos, since: now}
+		}
+		b.atStart = r.Pos.dist(p.origin[r.ID].at) < cfg.DepartM
+		b.backing = held && now.Before(p.backoffUntil[r.ID])
 		s, ok := p.since[r.ID]
 		if !ok {
 			s = now
 			p.since[r.ID] = s
 		}
 		b.since = s
+		if p.cfg.LegAging {
+			b.since = p.origin[r.ID].since
+		}
 		rem := r.RemainingM
 		if !(rem >= 0) || math.IsInf(rem, 0) {
 			rem = r.To.dist(r.Pos)
@@ -254,7 +306,7 @@ func (p *Planner) load(now time.Time, robots []Robot) {
 		switch {
 		case !r.Online:
 			b.perm = true // its last known position is an obstacle until it is back
-		case r.Holding && !held:
+		case r.Holding && !held && now.Sub(p.freed[r.ID]).Seconds() > cfg.LatencyS+1:
 			// held by someone else (operator): stopped, but not for ever
 		case rem <= cfg.StopShortM+cfg.ArriveTolM || toGo.norm() < 1e-6:
 			b.perm = r.Final // parked at its final goal, or between two segments
@@ -330,8 +382,11 @@ func (p *Planner) hits(r *body, a, b Point) (entry, exit float64, ok bool) {
 	if !ok {
 		return 0, 0, false
 	}
-	if lo < 1e-9 && !approaches(r.p, r.u, a, b) {
-		return 0, 0, false // already inside and leaving
+	// Already inside and leaving: never closer again, and, along another
+	// robot's path, out within a short way (running along a path is not
+	// leaving it).
+	if lo < 1e-9 && !approaches(r.p, r.u, a, b) && (a.dist(b) <= 2*p.clear || hi <= 1.5*p.clear) {
+		return 0, 0, false
 	}
 	return lo, hi, true
 }
@@ -454,6 +509,7 @@ type conflict struct {
 	with    string
 	reason  string
 	blocked bool
+	other   int // for a gridlock: the robot in the way, not yet decided
 }
 
 // firstConflict finds r's nearest conflict with what is already decided this
@@ -464,10 +520,11 @@ type conflict struct {
 func (p *Planner) firstConflict(i int) conflict {
 	bs := p.bodies
 	r := &bs[i]
-	best := conflict{entry: math.Inf(1)}
+	best := conflict{entry: math.Inf(1), other: -1}
+	var regions [][2]float64
 	take := func(entry float64, with, reason string, blocked bool) {
 		if entry < best.entry {
-			best = conflict{found: true, entry: entry, with: with, reason: reason, blocked: blocked}
+			best = conflict{found: true, entry: entry, with: with, reason: reason, blocked: blocked, other: -1}
 		}
 	}
 	cand := p.query(r.box, nil)
@@ -478,17 +535,21 @@ func (p *Planner) firstConflict(i int) conflict {
 		}
 		switch {
 		case !o.moving || o.held || !o.done:
-			end := o.p
+			var entry float64
+			var ok bool
 			switch {
-			case o.moving && o.done:
+			case !o.moving:
+				entry, _, ok = p.hits(r, o.p, o.p)
+			case !o.done:
+				// Not yet decided: only a cycle of robots in each other's
+				// way gets here. Keep out of where it stands.
+				entry, _, ok = p.hits(r, o.p, o.occEnd())
+			default:
 				// Held: it will drive its path once released, and nobody may
 				// stop on that path, or the two would block each other.
-				end = o.pathEnd()
-			case o.moving:
-				end = o.occEnd()
+				entry, _, ok = p.hits(r, o.p, o.pathEnd())
 			}
-			entry, _, ok := p.hits(r, o.p, end)
-			if o.hasNext && (o.held || !o.moving) {
+			if o.hasNext && (o.done || !o.moving) {
 				// It leaves along its next drive once it goes: keep off it.
 				if e2, _, ok2 := p.hits(r, o.e, o.n1); ok2 && (!ok || e2 < entry) {
 					entry, ok = e2, true
@@ -502,17 +563,41 @@ func (p *Planner) firstConflict(i int) conflict {
 				take(entry, o.id, fmt.Sprintf("%s stands on the path (offline, idle or parked): needs a detour", o.id), true)
 			case o.moving && !o.done:
 				take(entry, o.id, fmt.Sprintf("gridlock with %s: needs a back-off or detour", o.id), true)
+				if best.with == o.id {
+					best.other = int(j)
+				}
 			case o.moving:
 				take(entry, o.id, fmt.Sprintf("%s is held on the path", o.id), false)
 			default:
 				take(entry, o.id, fmt.Sprintf("%s is stopped on the path", o.id), false)
 			}
 		default: // granted this call: compare time windows
+			if lo, hi, ok := p.hits(r, o.p, o.pathEnd()); ok {
+				regions = append(regions, [2]float64{lo, hi})
+			}
+			if o.hasNext && o.lc >= o.L-1e-9 {
+				if lo, hi, ok := p.hits(r, o.e, o.n1); ok {
+					regions = append(regions, [2]float64{lo, hi})
+				}
+			}
 			if entry, ok := p.windows(r, o); ok {
 				take(entry, o.id, fmt.Sprintf("crossing %s", o.id), false)
 			}
 			if entry, ok := p.nextWindow(r, o); ok {
 				take(entry, o.id, fmt.Sprintf("crossing the next leg of %s", o.id), false)
+			}
+		}
+	}
+	if best.found && p.cfg.NoBoxBlocking == false {
+		// Do not come to a stop inside another robot's path: move the stop
+		// back before any path that the stopping stretch overlaps.
+		lead := p.cfg.StopDistM(r.v) + r.v*p.cfg.PeriodS + p.cfg.BufferM
+		for changed := true; changed; {
+			changed = false
+			for _, g := range regions {
+				if g[0] < best.entry-1e-9 && g[1] > best.entry-lead {
+					best.entry, changed = g[0], true
+				}
 			}
 		}
 	}
@@ -530,8 +615,8 @@ func (p *Planner) windows(r, o *body) (float64, bool) {
 	if !ok {
 		return 0, false
 	}
-	tr0, tr1 := p.window(r, r0, r1)
-	to0, to1 := p.window(o, o0, o1)
+	tr0, tr1 := p.window(r, r0, r1, o.p, o.pathEnd())
+	to0, to1 := p.window(o, o0, o1, r.p, r.pathEnd())
 	slack := p.cfg.SlackS + p.cfg.SlackFrac*minf(tr0, to0)
 	if tr0 < to1+slack && to0 < tr1+slack {
 		return r0, true
@@ -550,7 +635,7 @@ func (p *Planner) nextWindow(r, o *body) (float64, bool) {
 	if !ok {
 		return 0, false
 	}
-	tr0, tr1 := p.window(r, r0, r1)
+	tr0, tr1 := p.window(r, r0, r1, o.e, o.n1)
 	tArr := o.L / o.v
 	if tArr < tr1+p.cfg.SlackS+p.cfg.SlackFrac*tr0 {
 		return r0, true
@@ -559,18 +644,56 @@ func (p *Planner) nextWindow(r, o *body) (float64, bool) {
 }
 
 // window is when b is on the stretch [s0,s1] of its path, in seconds from
-// now. A stretch that reaches the end of its path is occupied after arrival:
-// for ever at a final goal, for DwellS otherwise; one cut by the horizon is
-// open-ended.
-func (p *Planner) window(b *body, s0, s1 float64) (float64, float64) {
+// now, near the other robot's path a-b. A stretch that reaches the end of
+// b's path lasts until b leaves the other path along its next drive (when
+// known), for ever at a final goal, for DwellS otherwise; one cut by the
+// horizon is open-ended.
+func (p *Planner) window(b *body, s0, s1 float64, a, c Point) (float64, float64) {
 	t0, t1 := s0/b.v, s1/b.v
 	if s1 >= b.lc-1e-9 {
 		switch {
 		case b.lc < b.L-1e-9 || b.final:
 			t1 = math.Inf(1)
+		case b.hasNext:
+			n := b.n1.sub(b.e)
+			ln := n.norm()
+			if _, hi, ok := capsuleInterval(b.e, unit(n), ln, a, c, p.clear); ok {
+				t1 += hi / b.v
+				if hi >= ln-1e-9 {
+					t1 = math.Inf(1) // its next stop is near the other path too
+				}
+			}
+			t1 += p.cfg.PeriodS
 		default:
 			t1 += p.cfg.DwellS
 		}
 	}
 	return t0, t1
+}
+
+// backoffDist is how far o must reverse along the way it came for its disc
+// to leave r's path, if that stretch is free and no longer than the way it
+// has come on this drive.
+func (p *Planner) backoffDist(o, r *body) (float64, bool) {
+	back := o.u.scale(-1)
+	came := o.p.dist(p.origin[o.id].at)
+	_, hi, ok := capsuleInterval(o.p, back, came+1e-9, r.p, r.pathEnd(), p.clear)
+	if !ok {
+		return 0, false
+	}
+	d := hi + p.cfg.BufferM
+	if hi >= came-1e-9 || d > came {
+		return 0, false
+	}
+	end := o.p.add(back.scale(d))
+	for _, j := range p.query(o.box, nil) {
+		q := &p.bodies[j]
+		if q.id == o.id || q.id == r.id {
+			continue
+		}
+		if segSegDist(o.p, end, q.p, q.occEnd()) < p.clear {
+			return 0, false
+		}
+	}
+	return d, true
 }

@@ -36,6 +36,10 @@ type Order struct {
 	// idle or parked robot stands on the path, or robots sit on each other's
 	// paths (gridlock). The core should re-route the robot or back one off.
 	Blocked bool
+	// BackoffM > 0 (with Hold) tells the robot to reverse this far along the
+	// way it came, then hold: it stands on the path of With, which stands on
+	// its own. The core sends it as a backoff directive.
+	BackoffM float64
 }
 
 // HoldRecord is one finished hold, for the hold count and duration metrics.

@@ -245,7 +245,21 @@ func readLogin(w http.ResponseWriter, r *http.Request) (LoginRequest, bool, erro
 	return req, false, nil
 }
 
+// crossOrigin refuses a request sent by another site's page: logging a
+// victim into the attacker's session is the one forgery SameSite leaves.
+func (s *Server) crossOrigin(w http.ResponseWriter, r *http.Request) bool {
+	if o := r.Header.Get("Origin"); o != "" && !sameOrigin(o, r) {
+		s.reject("cross_origin")
+		writeErr(w, http.StatusForbidden, fmt.Sprintf("cross-origin request from %s refused", o))
+		return true
+	}
+	return false
+}
+
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	if s.crossOrigin(w, r) {
+		return
+	}
 	now := s.now()
 	ip := clientIP(r)
 	if wait, ok := s.limit.allow(now, ip); !ok {
@@ -303,6 +317,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if s.crossOrigin(w, r) {
+		return
+	}
 	if c, err := r.Cookie(CookieName); err == nil {
 		s.sess.drop(c.Value)
 	}
@@ -346,9 +363,7 @@ func (s *Server) RequireOperator(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if o := r.Header.Get("Origin"); o != "" && !sameOrigin(o, r) {
-			s.reject("control_cross_origin")
-			writeErr(w, http.StatusForbidden, fmt.Sprintf("cross-origin control request from %s refused", o))
+		if s.crossOrigin(w, r) {
 			return
 		}
 		ss, ok := s.SessionOf(r)

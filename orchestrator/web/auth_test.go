@@ -98,6 +98,12 @@ func TestLogin(t *testing.T) {
 		{"malformed", "application/json", `{"user":`, http.StatusBadRequest, false},
 		{"empty password", "application/json", `{"user":"op"}`, http.StatusUnauthorized, false},
 	}
+	t.Run("cross-origin login refused", func(t *testing.T) {
+		resp, _ := do(t, e.client(t), http.MethodPost, e.srv.URL+"/login", "application/json", `{"user":"op","password":"secret"}`, "Origin", "http://evil.example")
+		if resp.StatusCode != http.StatusForbidden || len(resp.Cookies()) != 0 {
+			t.Errorf("status %d cookies %v, want 403 and none", resp.StatusCode, resp.Cookies())
+		}
+	})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, body := do(t, e.client(t), http.MethodPost, e.srv.URL+"/login", tc.ctype, tc.body)

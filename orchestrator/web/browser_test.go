@@ -5,11 +5,16 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"collaborate/orchestrator/api"
+	"collaborate/orchestrator/core"
 	"collaborate/orchestrator/web"
 	"collaborate/orchestrator/web/webtest"
 )
@@ -87,6 +92,19 @@ func TestBrowser(t *testing.T) {
 			return v == "4, 10", fmt.Sprintf("route input %q", v)
 		})
 	})
+	t.Run("missions file uploaded", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "missions.yaml")
+		yaml := "arena: {diameter_m: 3}\nrobots:\n  r1: {route: [0, 6]}\n  r9: {route: [1]}\n"
+		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		b.Run(chromedp.SetUploadFiles(chromedp.CSS("#missions-file"), []string{path}))
+		errorShown("the unknown robot's 404", "route of r9 from missions.yaml failed (404)")
+		errorShown("the upload's summary", "missions file missions.yaml: 1 of 2 routes set")
+		if !slices.Contains(fake.Calls(), "mission r1") {
+			t.Errorf("r1's route was not PUT: calls %q", fake.Calls())
+		}
+	})
 	t.Run("sweep refusal shown", func(t *testing.T) {
 		b.Click("#sweep")
 		errorShown("the sweep's 409", "stop the fleet before a sweep")
@@ -137,4 +155,47 @@ func TestBrowser(t *testing.T) {
 		b.Eventually("r2 holding", 10*time.Second, func() (bool, string) { return b.CardState("r2") == "holding", b.CardState("r2") })
 		b.Shot("dashboard")
 	})
+}
+
+// TestBrowserNoMap is the first minutes of a real run: no map yet, robots
+// known from the missions but not localised, one offline.
+func TestBrowserNoMap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test: skipped with -short")
+	}
+	src := &staticSource{v: core.FleetView{Epoch: 2, Mapper: "r1", Robots: []core.RobotView{
+		{ID: "r1", Online: true, State: "mapping", Mapping: true, Route: []int{0, 6, 3}},
+		{ID: "r2", Online: false, OfflineReason: "never seen", Route: []int{9, 3}},
+	}}}
+	s, err := web.New(web.Options{Source: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	s.Register(mux)
+	srv := httptest.NewServer(mux)
+	ctx, cancel := context.WithCancel(context.Background())
+	go s.Hub().Run(ctx)
+	t.Cleanup(func() { cancel(); srv.Close() })
+
+	b := webtest.NewBrowser(t)
+	b.Run(chromedp.Navigate(srv.URL + "/"))
+	checks := []struct{ name, expr, want string }{
+		{"no map said", `document.querySelector('#layer-static .nomap')?.textContent || ''`, "no marker map yet: run the map sweep"},
+		{"sweep in progress", `document.querySelector('#arena-info').textContent`, "⌀ 3.00 m · no map · r1 is sweeping"},
+		{"mapper state", `document.querySelector('.robot-card[data-robot="r1"] .state').textContent`, "mapping"},
+		{"offline state", `document.querySelector('.robot-card[data-robot="r2"]').dataset.state`, "offline"},
+		{"offline reason", `document.querySelector('.robot-card[data-robot="r2"] .flags').textContent`, "never seen"},
+		{"no position", `document.querySelector('.robot-card[data-robot="r1"] .kv').textContent`, "position unknown"},
+		{"nothing drawn", `String(document.querySelectorAll('#layer-robots .robot').length)`, "0"},
+	}
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) {
+			b.Eventually(c.name, 10*time.Second, func() (bool, string) {
+				got := webtest.Eval[string](b, `(() => { try { return `+c.expr+` } catch (e) { return 'error: ' + e } })()`)
+				return got == c.want, fmt.Sprintf("got %q, want %q", got, c.want)
+			})
+		})
+	}
+	b.Shot("no-map")
 }

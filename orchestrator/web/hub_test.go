@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -23,11 +24,10 @@ type staticSource struct{ v core.FleetView }
 func (s *staticSource) Fleet() core.FleetView { return s.v }
 func (s *staticSource) Map() *topics.FleetMap { return nil }
 
-func encode(t *testing.T, m topics.Message) []byte {
-	t.Helper()
+func encode(t testing.TB, m topics.Message) []byte {
 	b, err := topics.Encode(m)
 	if err != nil {
-		t.Fatalf("encode %T: %v", m, err)
+		panic(fmt.Sprintf("encode %T: %v", m, err))
 	}
 	return b
 }
@@ -36,7 +36,7 @@ func f64(v float64) *float64 { return &v }
 
 var t0 = time.Date(2026, 11, 26, 23, 0, 0, 0, time.UTC)
 
-func pose(t *testing.T, id string, seq uint64, x, th float64) []byte {
+func pose(t testing.TB, id string, seq uint64, x, th float64) []byte {
 	return encode(t, &topics.Pose{Header: topics.Stamp(id, seq, t0), State: topics.StateMoving,
 		XM: f64(x), YM: f64(0), ThetaRad: f64(th), SpeedMps: 0.2})
 }
@@ -266,4 +266,58 @@ func BenchmarkSnapshotEncode(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkNotifyToBrowser measures one message from Notify to its
+// snapshot read off /events, back to back: each push follows the last one
+// at once, so this is the coalescing worst case (≤ Coalesce + encoding).
+func BenchmarkNotifyToBrowser(b *testing.B) {
+	src := &staticSource{}
+	for _, id := range []string{"r1", "r2", "r3", "r4"} {
+		src.v.Robots = append(src.v.Robots, core.RobotView{ID: id, Online: true, State: "moving", Route: []int{1, 2, 3}, XM: f64(1), YM: f64(1)})
+	}
+	h := web.NewHub(src, web.HubOptions{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go h.Run(ctx)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	xs := make(chan float64, 16)
+	go func() {
+		rd := bufio.NewReaderSize(resp.Body, 1<<16)
+		for {
+			line, err := rd.ReadString('\n')
+			if err != nil {
+				return
+			}
+			if d, ok := strings.CutPrefix(line, "data: "); ok {
+				var s web.Snapshot
+				if json.Unmarshal([]byte(d), &s) == nil {
+					if p, ok := s.Poses["r1"]; ok && p.XM != nil {
+						xs <- *p.XM
+					}
+				}
+			}
+		}
+	}()
+	var worst time.Duration
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		x := float64(i + 1)
+		start := time.Now()
+		h.Notify("robots/r1/pose", pose(nil, "r1", uint64(i+1), x, 0))
+		for got := range xs {
+			if got == x {
+				break
+			}
+		}
+		worst = max(worst, time.Since(start))
+	}
+	b.ReportMetric(float64(worst.Microseconds())/1000, "worst-ms")
 }

@@ -198,13 +198,19 @@ func (d *Drive) Update() error {
 func (d *Drive) Run(ctx context.Context) error {
 	t := time.NewTicker(d.cfg.Tick)
 	defer t.Stop()
+	failures := 0
 	for {
 		select {
 		case <-ctx.Done():
 			return d.Halt()
 		case <-t.C:
 			if err := d.Update(); err != nil {
-				d.log.Error().Err(err).Msg("drive: update")
+				// A broken pin fails every tick: log the first and every
+				// hundredth, count them all (Stats.PinErrors).
+				failures++
+				if failures == 1 || failures%100 == 0 {
+					d.log.Error().Err(err).Int("count", failures).Msg("drive: update")
+				}
 			}
 		}
 	}

@@ -396,3 +396,54 @@ func TestVelocity(t *testing.T) {
 		t.Fatalf("Velocity = %v, %v, want 0.2, 1", lin, ang)
 	}
 }
+
+// flakyPin fails writes while fail is set.
+type flakyPin struct {
+	*gpiotest.Pin
+	fail bool
+}
+
+func (p *flakyPin) Out(l gpio.Level) error {
+	if p.fail {
+		return errors.New("line busy")
+	}
+	return p.Pin.Out(l)
+}
+
+func TestUpdateCountsPinErrorsAndRecovers(t *testing.T) {
+	cfg := testConfig()
+	clk := newClock()
+	lPWM, lIn1, lIn2 := motorPins("L")
+	rPWM, rIn1, rIn2 := motorPins("R")
+	flaky := &flakyPin{Pin: lIn1}
+	d, err := New(cfg, Pins{PWM: lPWM, In1: flaky, In2: lIn2}, Pins{PWM: rPWM, In1: rIn1, In2: rIn2}, WithClock(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	flaky.fail = true
+	if err := d.Set(0.25, 0); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(cfg.Tick)
+	if err := d.Update(); err == nil || !strings.Contains(err.Error(), "left motor: in1: line busy") {
+		t.Fatalf("Update with a failing pin = %v", err)
+	}
+	if got := d.Stats().PinErrors; got != 1 {
+		t.Fatalf("PinErrors = %d, want 1", got)
+	}
+	if rIn1.Read() != gpio.High || rIn2.Read() != gpio.Low || dutyOf(rPWM) == 0 {
+		t.Fatal("the right motor should still be driven")
+	}
+	// The pin comes back: the next tick rewrites it.
+	flaky.fail = false
+	if err := d.Set(0.25, 0); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(cfg.Tick)
+	if err := d.Update(); err != nil {
+		t.Fatal(err)
+	}
+	if lIn1.Read() != gpio.High || lIn2.Read() != gpio.Low || dutyOf(lPWM) == 0 {
+		t.Fatalf("left not driving after the pin recovered: %v %v %d", lIn1.Read(), lIn2.Read(), dutyOf(lPWM))
+	}
+}

@@ -40,3 +40,10 @@ func TestDetectCommandWithoutOpenCV(t *testing.T) {
 		t.Fatalf("message %q", ErrNoOpenCV)
 	}
 }
+
+func TestOpenLiveWithoutOpenCV(t *testing.T) {
+	l, err := OpenLive(DefaultConfig(), nil)
+	if l != nil || !errors.Is(err, ErrNoOpenCV) {
+		t.Fatalf("OpenLive = %v, %v; want ErrNoOpenCV", l, err)
+	}
+}

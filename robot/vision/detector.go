@@ -16,15 +16,6 @@ import (
 	"collaborate/robot/vision/aruco"
 )
 
-// Stats counts what a Detector has seen, for logs and metrics.
-type Stats struct {
-	Frames     uint64 // frames looked at
-	ReadErrors uint64 // frames the source failed to give
-	BadFrames  uint64 // frames rejected (empty, wrong type)
-	Markers    uint64 // markers found, of any kind
-	Unranged   uint64 // markers found but not ranged (unknown id, too small, bad geometry)
-}
-
 // Detector grabs frames from a FrameSource and turns them into sightings:
 // cv::aruco detection, then classification and pinhole ranging (Measure).
 // It implements hw.Detector. Detect, Sight and Look are serialised; SetScale
@@ -167,4 +158,32 @@ func (d *Detector) Close() error {
 		d.frame.Close()
 	}
 	return nil
+}
+
+// liveCamera is a Detector on a Camera it owns.
+type liveCamera struct {
+	*Detector
+	cam *Camera
+}
+
+func (l liveCamera) Close() error {
+	l.Detector.Close()
+	return l.cam.Close()
+}
+
+// OpenLive opens the configured camera with a Detector on it.
+func OpenLive(cfg Config, clock hw.Clock) (Live, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("vision: %w", err)
+	}
+	cam, err := OpenCamera(cfg.Camera)
+	if err != nil {
+		return nil, fmt.Errorf("vision: %w", err)
+	}
+	d, err := NewDetector(cfg, cam, clock)
+	if err != nil {
+		cam.Close()
+		return nil, err
+	}
+	return liveCamera{Detector: d, cam: cam}, nil
 }

