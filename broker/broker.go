@@ -41,7 +41,7 @@ const (
 // before giving up.
 var (
 	closeGrace = 1 * time.Second
-	closeHard  = 2 * time.Second
+	closeHard  = 1500 * time.Millisecond
 )
 
 // Options configures a Broker. An empty address disables its listener.
@@ -70,6 +70,14 @@ type Options struct {
 	// taken over by a reconnecting robot is not reported offline.
 	OnClientOnline  func(id string)
 	OnClientOffline func(id string)
+
+	// Accept, when set, sees every robot publish that passed the ACL and the
+	// contract, before the broker acknowledges it, in the publisher's
+	// goroutine. The orchestrator persists checkpoints there, so that a
+	// checkpoint acknowledged to a robot is never forgotten. An error
+	// refuses the message unacknowledged (the connection is closed) so that
+	// the robot's outbox sends it again after reconnecting.
+	Accept func(topic string, payload []byte) error
 }
 
 // Addrs are the addresses the listeners are bound to; empty when disabled.
@@ -137,6 +145,7 @@ func New(o Options) (*Broker, error) {
 		clients:   srv.Clients,
 		online:    o.OnClientOnline,
 		offline:   o.OnClientOffline,
+		accept:    o.Accept,
 		current:   map[string]*mqtt.Client{},
 	}
 	if err := o.Credentials.index(); err != nil {
@@ -289,7 +298,7 @@ func (b *Broker) Refused() map[string]uint64 { return snapshot(&b.count.mu, b.co
 func (b *Broker) Info() system.Info { return *b.srv.Info.Clone() }
 
 // Close disconnects every client and closes the store. It returns within
-// about three seconds even when connections are stuck mid-CONNECT (mochi's
+// about 3.5 seconds even when connections are stuck mid-CONNECT (mochi's
 // Close can wait for them forever).
 func (b *Broker) Close() error {
 	b.closeOnce.Do(func() {
@@ -297,13 +306,32 @@ func (b *Broker) Close() error {
 		for _, ln := range b.lns {
 			_ = ln.Close() // stop accepting first: mochi closes clients before listeners
 		}
+		b.drain(500 * time.Millisecond)
 		b.closeErr = b.closeServer()
 	})
 	return b.closeErr
 }
 
+// drain gives the clients' write queues a moment, at most max, to deliver
+// what was published just before Close (such as orchestrator/status
+// offline): mochi's Close drops its clients' queues. It waits until no packet
+// has been sent for 40 ms; mochi exposes no queue length to wait on.
+func (b *Broker) drain(max time.Duration) {
+	deadline := time.Now().Add(max)
+	last, quiet := atomic.LoadInt64(&b.srv.Info.PacketsSent), 0
+	for quiet < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		n := atomic.LoadInt64(&b.srv.Info.PacketsSent)
+		if n == last {
+			quiet++
+		} else {
+			last, quiet = n, 0
+		}
+	}
+}
+
 func (b *Broker) closeServer() error {
-	if !b.conns.waitStarted(closeGrace) {
+	if !b.conns.waitStarted(closeGrace / 2) {
 		b.log.Warn().Msg("broker close: some new connections were not yet served")
 	}
 	done := make(chan struct{})

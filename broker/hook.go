@@ -34,6 +34,7 @@ type guard struct {
 	clients   *mqtt.Clients // the server's, to find a session being taken over
 
 	online, offline func(id string)
+	accept          func(topic string, payload []byte) error
 
 	mu      sync.Mutex
 	current map[string]*mqtt.Client // robot id -> its live connection
@@ -211,6 +212,14 @@ func (g *guard) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, e
 	}
 	reason, why := g.checkPublish(role, string(cl.Properties.Username), pk.TopicName, pk.Payload, pk.FixedHeader.Retain)
 	if reason == "" {
+		if role == RoleRobot && g.accept != nil {
+			if err := g.accept(pk.TopicName, pk.Payload); err != nil {
+				g.count.drop(DropNotAccepted)
+				g.log.Error().Err(err).Str("client", cl.ID).Str("topic", pk.TopicName).
+					Msg("publish not accepted by the orchestrator: left unacknowledged for the robot to resend")
+				return pk, packets.ErrUnspecifiedError
+			}
+		}
 		return pk, nil
 	}
 	g.count.drop(reason)

@@ -17,6 +17,7 @@ const (
 	DropWillRefused    = "will_refused"     // last will stripped at connect
 	DropSubscribe      = "subscribe_denied" // subscription filter refused
 	DropTooLarge       = "packet_too_large" // packet over MaxPacketSize: connection closed
+	DropNotAccepted    = "not_accepted"     // the orchestrator could not take it (store failure): left unacknowledged
 
 	RefuseBadCredentials = "bad_credentials"    // unknown user or wrong password
 	RefuseAnonymous      = "anonymous"          // no username, anonymous watch off

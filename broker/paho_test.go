@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"crypto/tls"
 	"net"
 	"net/url"
 	"sync"
@@ -124,5 +123,3 @@ func (d *connDialer) cut() {
 		d.conn.Close()
 	}
 }
-
-var _ = tls.VersionTLS12

@@ -4,14 +4,20 @@ import (
 	"encoding/json"
 	"net/http"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"collaborate/orchestrator/api"
 )
 
-// newMux builds every HTTP route. Later parts add theirs here.
+// newMux builds every HTTP route: health, metrics, the dashboard and the
+// JSON API. Reads are open; the API's controls (POST, PUT) need an operator
+// login (401 otherwise).
 func newMux(a *app) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", a.healthz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", a.m.Handler())
+	a.web.Register(mux)
+	apiMux := http.NewServeMux()
+	api.Register(apiMux, a.runner)
+	mux.Handle("/api/", a.web.RequireOperator(apiMux))
 	return mux
 }
 

@@ -10,18 +10,32 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
+	"math"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"collaborate/broker"
+	"collaborate/orchestrator/core"
+	"collaborate/orchestrator/extbus"
+	"collaborate/orchestrator/metrics"
+	"collaborate/orchestrator/mission"
+	"collaborate/orchestrator/simfleet"
+	"collaborate/orchestrator/store"
+	"collaborate/orchestrator/traffic"
+	"collaborate/orchestrator/web"
+	"collaborate/robot/sim"
 	"collaborate/topics"
 
 	"github.com/mattn/go-isatty"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 )
+
+// defaultDiameterM is the arena diameter when neither --diameter nor a
+// missions file gives one.
+const defaultDiameterM = 3.0
 
 // senderID is the orchestrator's sender in every header it stamps.
 const senderID = "orchestrator"
@@ -37,6 +51,20 @@ type config struct {
 	httpAddr            string
 	logFormat           string
 	allowAnonymousWatch bool
+
+	missions  string  // missions YAML file
+	diameterM float64 // overrides the missions file's arena.diameter_m
+	mapper    string  // robot that runs the mapping sweep
+
+	sim      int     // simulated robots run inside this process
+	simSpeed float64 // sim seconds per wall second
+	simSeed  int64
+	simPass  string // external broker: file holding the sim robots' password
+
+	brokerURL    string // external broker instead of the embedded one
+	username     string
+	passwordFile string
+	tlsCA        string
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -53,6 +81,17 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.httpAddr, "http-addr", ":8080", "HTTP listen address (healthz, metrics)")
 	fs.StringVar(&c.logFormat, "log-format", "", "console or json (default console on a terminal, else json)")
 	fs.BoolVar(&c.allowAnonymousWatch, "allow-anonymous-watch", false, "let clients without credentials read every topic")
+	fs.StringVar(&c.missions, "missions", "", "missions YAML file (arena diameter and each robot's route)")
+	fs.Float64Var(&c.diameterM, "diameter", 0, "arena diameter in metres (overrides the missions file's arena.diameter_m)")
+	fs.StringVar(&c.mapper, "mapper", "", "robot that maps the arena from its centre (default: the missions file's, else the first online)")
+	fs.IntVar(&c.sim, "sim", 0, "run N simulated robots (r1..rN) in one simulated arena inside this process")
+	fs.Float64Var(&c.simSpeed, "sim-speed", 1, "simulated seconds per wall second")
+	fs.Int64Var(&c.simSeed, "sim-seed", 0, "seed of the simulated world (0: from the clock)")
+	fs.StringVar(&c.simPass, "sim-password-file", "", "with --broker: file holding the password of the simulated robots r1..rN")
+	fs.StringVar(&c.brokerURL, "broker", "", "use this external MQTT broker (tcp://host:1883 or tls://host:8883) instead of the embedded one")
+	fs.StringVar(&c.username, "username", "orchestrator", "with --broker: MQTT username")
+	fs.StringVar(&c.passwordFile, "password-file", "", "with --broker: file holding the MQTT password")
+	fs.StringVar(&c.tlsCA, "tls-ca", "", "with --broker tls://: CA certificate that signed the broker's")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -76,6 +115,23 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if c.credentials == "" {
 		c.credentials = filepath.Join(c.stateDir, "credentials.yaml")
 	}
+	if c.sim < 0 || c.sim > 64 {
+		return c, fmt.Errorf("--sim must be within [0, 64], got %d", c.sim)
+	}
+	if !(c.simSpeed > 0 && c.simSpeed <= 100) {
+		return c, fmt.Errorf("--sim-speed must be within (0, 100], got %v", c.simSpeed)
+	}
+	if c.diameterM < 0 || math.IsNaN(c.diameterM) || math.IsInf(c.diameterM, 0) {
+		return c, fmt.Errorf("--diameter must be a positive number of metres, got %v", c.diameterM)
+	}
+	if c.brokerURL != "" {
+		if !strings.HasPrefix(c.brokerURL, "tcp://") && !strings.HasPrefix(c.brokerURL, "tls://") {
+			return c, fmt.Errorf("--broker must be tcp://host:port or tls://host:port, got %q", c.brokerURL)
+		}
+		if c.sim > 0 && c.simPass == "" {
+			return c, errors.New("--sim with --broker needs --sim-password-file: the external broker holds the robots' credentials")
+		}
+	}
 	return c, nil
 }
 
@@ -92,16 +148,22 @@ func newLogger(format string, w io.Writer) zerolog.Logger {
 	return zerolog.New(w).Level(zerolog.InfoLevel).With().Timestamp().Logger()
 }
 
-// app holds what run wires together. Later parts (the fleet core, the JSON
-// API, the dashboard, the simulator) hang off it and add routes in newMux.
+// app holds what run wires together.
 type app struct {
 	cfg     config
 	log     zerolog.Logger
-	broker  *broker.Broker
+	broker  *broker.Broker // nil with an external broker
+	ext     *extbus.Bus    // nil with the embedded broker
 	metrics *prometheus.Registry
+	m       *metrics.Metrics
+	runner  *core.Runner
+	web     *web.Server
 	epoch   uint64
-	seq     atomic.Uint64 // of orchestrator/status
 	ready   atomic.Bool
+
+	mu       sync.Mutex
+	poseAt   map[string]time.Time // when each robot's last pose arrived, for hold latency
+	holdSeen int                  // finished holds already counted in metrics
 }
 
 // run is the whole program; main only adds signals and the exit code.
@@ -113,7 +175,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return err
 	}
-	a := &app{cfg: cfg, log: newLogger(cfg.logFormat, stderr), metrics: prometheus.NewRegistry()}
+	a := &app{cfg: cfg, log: newLogger(cfg.logFormat, stderr), metrics: prometheus.NewRegistry(),
+		poseAt: map[string]time.Time{}}
 	if err := os.MkdirAll(cfg.stateDir, 0o700); err != nil {
 		return fmt.Errorf("state dir: %w", err)
 	}
@@ -124,54 +187,127 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return err
 	}
-	if a.epoch, err = nextEpoch(cfg.stateDir); err != nil {
+	if a.m, err = metrics.NewOn(a.metrics); err != nil {
 		return err
 	}
-	a.broker, err = broker.New(broker.Options{
-		TCPAddr:             cfg.mqttAddr,
-		TLSAddr:             cfg.tlsAddr,
-		TLSCert:             cfg.tlsCert,
-		TLSKey:              cfg.tlsKey,
-		WSAddr:              cfg.wsAddr,
-		StateDir:            cfg.stateDir,
-		Credentials:         creds,
-		AllowAnonymousWatch: cfg.allowAnonymousWatch,
-		Logger:              a.log.With().Str("component", "broker").Logger(),
-		Registerer:          a.metrics,
-		OnClientOnline:      func(id string) { a.log.Info().Str("robot", id).Msg("robot connected") },
-		OnClientOffline:     func(id string) { a.log.Info().Str("robot", id).Msg("robot disconnected") },
-	})
+
+	// The decision core, its store and its missions.
+	var mf *mission.File
+	if cfg.missions != "" {
+		if mf, err = mission.Load(cfg.missions); err != nil {
+			return err
+		}
+	}
+	if cfg.diameterM == 0 && (mf == nil || mf.Arena.DiameterM == 0) {
+		cfg.diameterM = defaultDiameterM
+		a.cfg.diameterM = cfg.diameterM
+		a.log.Warn().Float64("diameter_m", cfg.diameterM).Msg("no arena diameter given (--diameter or a missions file): assuming the default")
+	}
+	st, err := store.Open(filepath.Join(cfg.stateDir, "orchestrator.db"))
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err := a.broker.Close(); err != nil {
-			a.log.Error().Err(err).Msg("broker close")
-		}
-	}()
-	if err := a.publishState(topics.OrchOnline); err != nil {
+	defer st.Close()
+	coreLog := a.log.With().Str("component", "core").Logger()
+	c, err := core.New(core.Config{DiameterM: cfg.diameterM, Missions: mf, Mapper: cfg.mapper,
+		Planner: traffic.New(traffic.Config{}), Log: &coreLog}, st)
+	if err != nil {
 		return err
+	}
+	a.epoch = c.Epoch()
+	a.runner = core.NewRunner(c, a.publishOut, time.Now)
+	a.web, err = web.New(web.Options{Source: a.runner, Log: a.log.With().Str("component", "web").Logger(),
+		Rejects: a.m.Reject, Verifier: web.CredentialsVerifier(func() *broker.Credentials { return creds })})
+	if err != nil {
+		return err
+	}
+
+	// The broker: embedded, or an external one.
+	brokerURL := cfg.brokerURL
+	if cfg.brokerURL == "" {
+		a.broker, err = broker.New(broker.Options{
+			TCPAddr:             cfg.mqttAddr,
+			TLSAddr:             cfg.tlsAddr,
+			TLSCert:             cfg.tlsCert,
+			TLSKey:              cfg.tlsKey,
+			WSAddr:              cfg.wsAddr,
+			StateDir:            cfg.stateDir,
+			Credentials:         creds,
+			AllowAnonymousWatch: cfg.allowAnonymousWatch,
+			Logger:              a.log.With().Str("component", "broker").Logger(),
+			Registerer:          a.metrics,
+			OnClientOnline:      func(id string) { a.log.Info().Str("robot", id).Msg("robot connected") },
+			OnClientOffline:     func(id string) { a.log.Info().Str("robot", id).Msg("robot disconnected") },
+			Accept:              a.accept,
+		})
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := a.broker.Close(); err != nil {
+				a.log.Error().Err(err).Msg("broker close")
+			}
+		}()
+		brokerURL = "tcp://" + loopback(a.broker.Addrs().TCP)
+	} else {
+		if err := a.dialExternal(); err != nil {
+			return err
+		}
+		defer a.ext.Close()
+	}
+	a.runner.Start()
+
+	// The simulated fleet, each robot on its own MQTT connection.
+	var fleet *simfleet.Fleet
+	if cfg.sim > 0 {
+		if fleet, err = a.startSim(brokerURL, creds); err != nil {
+			a.runner.Shutdown()
+			return err
+		}
+		defer fleet.Close()
 	}
 
 	ln, err := net.Listen("tcp", cfg.httpAddr)
 	if err != nil {
+		a.runner.Shutdown()
 		return fmt.Errorf("http listen %s: %w", cfg.httpAddr, err)
 	}
 	srv := &http.Server{Handler: newMux(a), ReadHeaderTimeout: 10 * time.Second}
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- srv.Serve(ln) }()
 
-	addrs := a.broker.Addrs()
-	for _, l := range []struct{ name, addr string }{
-		{"mqtt", addrs.TCP}, {"mqtt-tls", addrs.TLS}, {"mqtt-ws", addrs.WS}, {"http", ln.Addr().String()},
-	} {
-		if l.addr != "" {
-			fmt.Fprintf(stdout, "%s listening on %s\n", l.name, l.addr)
+	loops, cancelLoops := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { defer wg.Done(); a.runner.Run(loops, 100*time.Millisecond) }()
+	go func() { defer wg.Done(); a.web.Hub().Run(loops) }()
+	go func() { defer wg.Done(); a.watchStats(loops) }()
+	if fleet != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fleet.Run(loops, cfg.simSpeed); err != nil {
+				a.log.Error().Err(err).Msg("simulated world stopped")
+			}
+		}()
+	}
+
+	if a.broker != nil {
+		addrs := a.broker.Addrs()
+		for _, l := range []struct{ name, addr string }{
+			{"mqtt", addrs.TCP}, {"mqtt-tls", addrs.TLS}, {"mqtt-ws", addrs.WS},
+		} {
+			if l.addr != "" {
+				fmt.Fprintf(stdout, "%s listening on %s\n", l.name, l.addr)
+			}
 		}
 	}
+	fmt.Fprintf(stdout, "http listening on %s\n", ln.Addr().String())
+	fmt.Fprintf(stdout, "dashboard: http://%s/\n", loopback(ln.Addr().String()))
 	a.ready.Store(true)
 	fmt.Fprintln(stdout, "ready")
-	a.log.Info().Uint64("epoch", a.epoch).Str("mqtt", addrs.TCP).Str("http", ln.Addr().String()).Msg("orchestrator running")
+	a.log.Info().Uint64("epoch", a.epoch).Str("mqtt", brokerURL).Str("http", ln.Addr().String()).
+		Int("sim", cfg.sim).Msg("orchestrator running")
 
 	var runErr error
 	select {
@@ -184,9 +320,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	// is bounded so that the process exits within 5 s.
 	a.ready.Store(false)
 	a.log.Info().Msg("shutting down")
-	if err := a.publishState(topics.OrchOffline); err != nil {
-		a.log.Error().Err(err).Msg("publish offline")
-	}
+	cancelLoops()
+	wg.Wait()
+	a.runner.Shutdown() // orchestrator/status offline: robots stop
 	sctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
@@ -195,38 +331,191 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return runErr
 }
 
-// publishState publishes orchestrator/status, retained.
-func (a *app) publishState(state string) error {
-	m := &topics.OrchestratorState{
-		Header: topics.Stamp(senderID, a.seq.Add(1), time.Now()),
-		State:  state,
-		Epoch:  a.epoch,
-	}
-	b, err := topics.Encode(m)
+// loopback turns a wildcard listen address into one a local client can dial.
+func loopback(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("encode orchestrator status: %w", err)
+		return addr
 	}
-	p := topics.PolicyOf(topics.KindOrchestratorStatus)
-	return a.broker.Publish(topics.TopicOrchestratorStatus, b, p.Retained, p.QoS)
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
 }
 
-// nextEpoch increments and returns the epoch kept in stateDir/epoch.
-func nextEpoch(stateDir string) (uint64, error) {
-	path := filepath.Join(stateDir, "epoch")
-	var e uint64
-	b, err := os.ReadFile(path)
-	switch {
-	case err == nil:
-		e, err = strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("epoch file %s: %w", path, err)
+// accept takes one robot message: the core first (a checkpoint is on disk
+// when it returns), then the dashboard and the metrics.
+func (a *app) accept(topic string, payload []byte) error {
+	err := a.runner.Deliver(topic, payload)
+	if err != nil && !errors.Is(err, core.ErrRejected) {
+		return err // the store failed: leave it unacknowledged
+	}
+	if err != nil {
+		a.m.Reject(rejectReason(topic))
+	} else if t, perr := topics.Parse(topic); perr == nil && t.Kind == topics.KindPose {
+		a.mu.Lock()
+		a.poseAt[t.Robot] = time.Now()
+		a.mu.Unlock()
+	}
+	a.m.Observe(topic, payload)
+	a.web.Notify(topic, payload)
+	return nil
+}
+
+func rejectReason(topic string) string {
+	return "core_" + string(metrics.KindOf(topic))
+}
+
+// publishOut sends one message of the core. It runs under the runner's
+// lock: it must not call back into the runner.
+func (a *app) publishOut(o core.Out) {
+	b, err := o.Bytes()
+	if err != nil {
+		a.log.Error().Err(err).Str("topic", o.Topic).Msg("core produced an invalid message: not sent")
+		a.m.Reject("invalid_outgoing")
+		return
+	}
+	if a.ext != nil {
+		err = a.ext.Publish(o.Topic, b, o.Retain, o.QoS)
+	} else {
+		err = a.broker.Publish(o.Topic, b, o.Retain, o.QoS)
+	}
+	if err != nil {
+		a.log.Error().Err(err).Str("topic", o.Topic).Msg("publish failed")
+		return
+	}
+	a.m.MessageOut(metrics.KindOf(o.Topic))
+	if d, ok := o.Payload.(*topics.Directive); ok && d.Kind == topics.DirHold {
+		a.m.HoldStarted()
+		if t, err := topics.Parse(o.Topic); err == nil {
+			a.mu.Lock()
+			at, seen := a.poseAt[t.Robot]
+			a.mu.Unlock()
+			if seen {
+				a.m.HoldLatency(time.Since(at))
+			}
 		}
-	case !errors.Is(err, os.ErrNotExist):
-		return 0, fmt.Errorf("epoch file: %w", err)
 	}
-	e++
-	if err := broker.WriteFileAtomic(path, []byte(strconv.FormatUint(e, 10)+"\n"), 0o600); err != nil {
-		return 0, fmt.Errorf("epoch file: %w", err)
+	a.web.Notify(o.Topic, b)
+}
+
+// watchStats mirrors the core's counters into the metrics once a second.
+func (a *app) watchStats(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	checkpoints := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		st := a.runner.Stats()
+		for ; checkpoints < st.Checkpoints; checkpoints++ {
+			a.m.Checkpoint()
+		}
+		if n := st.HoldsFinished - a.holdSeen; n > 0 {
+			recent := st.RecentHolds
+			for _, h := range recent[max(0, len(recent)-n):] {
+				a.m.HoldEnded(h.End.Sub(h.Start))
+			}
+			a.holdSeen = st.HoldsFinished
+		}
+		online := 0
+		for _, r := range a.runner.Fleet().Robots {
+			if r.Online {
+				online++
+			}
+		}
+		a.m.SetOnline(online)
 	}
-	return e, nil
+}
+
+// dialExternal connects to --broker, with a last will that tells the robots
+// the orchestrator is gone.
+func (a *app) dialExternal() error {
+	pass := ""
+	if a.cfg.passwordFile != "" {
+		b, err := os.ReadFile(a.cfg.passwordFile)
+		if err != nil {
+			return fmt.Errorf("password file: %w", err)
+		}
+		pass = strings.TrimSpace(string(b))
+	}
+	will, err := topics.Encode(&topics.OrchestratorState{Header: topics.Stamp(senderID, 0, time.Now()),
+		State: topics.OrchOffline, Epoch: a.epoch})
+	if err != nil {
+		return err
+	}
+	a.ext, err = extbus.Dial(extbus.Options{URL: a.cfg.brokerURL, Username: a.cfg.username, Password: pass,
+		CAFile: a.cfg.tlsCA, WillTopic: topics.TopicOrchestratorStatus, WillPayload: will,
+		Log: a.log.With().Str("component", "extbus").Logger()})
+	if err != nil {
+		return fmt.Errorf("external broker: %w", err)
+	}
+	for _, k := range topics.RobotPublishes {
+		if err := a.ext.Subscribe(topics.RobotFilter(k), a.accept); err != nil {
+			a.ext.Close()
+			return fmt.Errorf("external broker: %w", err)
+		}
+	}
+	return nil
+}
+
+// startSim connects N simulated robots, each under credentials of its own.
+func (a *app) startSim(brokerURL string, creds *broker.Credentials) (*simfleet.Fleet, error) {
+	credential := func(id string) (string, error) {
+		pass, err := broker.RandomPassword()
+		if err != nil {
+			return "", err
+		}
+		if err := creds.SetPassword(id, broker.RoleRobot, []byte(pass)); err != nil {
+			return "", err
+		}
+		return pass, nil
+	}
+	if a.cfg.brokerURL != "" {
+		b, err := os.ReadFile(a.cfg.simPass)
+		if err != nil {
+			return nil, fmt.Errorf("sim password file: %w", err)
+		}
+		pass := strings.TrimSpace(string(b))
+		credential = func(string) (string, error) { return pass, nil }
+	}
+	publishTruth := func(p []byte) error {
+		var err error
+		if a.ext != nil {
+			err = a.ext.Publish(topics.TopicSimWorld, p, false, 0)
+		} else {
+			err = a.broker.Publish(topics.TopicSimWorld, p, false, 0)
+		}
+		a.m.Observe(topics.TopicSimWorld, p)
+		a.web.Notify(topics.TopicSimWorld, p)
+		return err
+	}
+	wc := sim.Config{Seed: a.cfg.simSeed}
+	if d := a.runnerDiameter(); d > 0 {
+		wc.DiameterM = d
+	}
+	f, err := simfleet.Start(simfleet.Options{N: a.cfg.sim, BrokerURL: brokerURL, Credential: credential,
+		PublishTruth: publishTruth, World: wc, StoreDir: filepath.Join(a.cfg.stateDir, "sim-outbox"),
+		Log: a.log.With().Str("component", "sim").Logger()})
+	if err != nil {
+		return nil, err
+	}
+	a.log.Info().Int("robots", a.cfg.sim).Float64("speed", a.cfg.simSpeed).Msg("simulated fleet connected")
+	return f, nil
+}
+
+// runnerDiameter is the configured arena diameter, for the simulated world.
+func (a *app) runnerDiameter() float64 {
+	if a.cfg.diameterM > 0 {
+		return a.cfg.diameterM
+	}
+	if a.cfg.missions != "" {
+		if mf, err := mission.Load(a.cfg.missions); err == nil {
+			return mf.Arena.DiameterM
+		}
+	}
+	return 0
 }

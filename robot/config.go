@@ -46,6 +46,7 @@ func defaultConfig() Config {
 		Broker:    "tcp://127.0.0.1:1883",
 		ControlHz: 20,
 		Vision:    vision.DefaultConfig(),
+		Drive:     drive.Defaults(),
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"collaborate/robot/control"
+	"collaborate/robot/drive"
 	"collaborate/robot/hw"
 	"collaborate/robot/link"
 	"collaborate/robot/pilot"
@@ -36,6 +37,9 @@ type backend struct {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "detect" {
 		return vision.DetectCommand(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "halt" {
+		return halt(args[1:], stderr)
 	}
 	fs := flag.NewFlagSet("robot", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -134,6 +138,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info().Msg("robot stopped, motors halted")
 	return loopErr
+}
+
+// halt stops the motors named in the config and releases them: systemd runs
+// it after every stop, in case the robot died without halting (hardware PWM
+// keeps running after its process exits).
+func halt(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("robot halt", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "robot config file (YAML)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*configPath)
+	if err != nil {
+		return err
+	}
+	return drive.Off(cfg.Drive)
 }
 
 func pilotConfig(c Config) pilot.Config {
