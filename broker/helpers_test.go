@@ -132,6 +132,9 @@ func needMosquitto(t testing.TB) {
 	t.Helper()
 	for _, bin := range []string{"mosquitto_pub", "mosquitto_sub"} {
 		if _, err := exec.LookPath(bin); err != nil {
+			if os.Getenv("COLLABORATE_REQUIRE_TOOLS") == "1" {
+				t.Fatalf("%s not installed (apt-get install mosquitto-clients): %v", bin, err)
+			}
 			t.Skipf("%s not installed (apt-get install mosquitto-clients): %v", bin, err)
 		}
 	}

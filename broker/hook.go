@@ -3,6 +3,7 @@ package broker
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -217,7 +218,12 @@ func (g *guard) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, e
 				g.count.drop(DropNotAccepted)
 				g.log.Error().Err(err).Str("client", cl.ID).Str("topic", pk.TopicName).
 					Msg("publish not accepted by the orchestrator: left unacknowledged for the robot to resend")
-				return pk, packets.ErrUnspecifiedError
+				// mochi acknowledges and delivers a 3.1.1 publish whatever
+				// error code OnPublish returns: reject the packet (no PUBACK,
+				// no delivery) and close the connection, so that the robot
+				// resends it from its outbox after reconnecting.
+				cl.Stop(fmt.Errorf("publish on %s not accepted: %w", pk.TopicName, err))
+				return pk, packets.ErrRejectPacket
 			}
 		}
 		return pk, nil

@@ -210,7 +210,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	defer st.Close()
 	coreLog := a.log.With().Str("component", "core").Logger()
 	c, err := core.New(core.Config{DiameterM: cfg.diameterM, Missions: mf, Mapper: cfg.mapper,
-		Planner: traffic.New(traffic.Config{}), Log: &coreLog}, st)
+		Planner: traffic.NewReserver(traffic.ReserverConfig{}), Log: &coreLog}, st)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package campaign
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"time"
@@ -20,15 +21,23 @@ import (
 
 // Config is one run.
 type Config struct {
-	Seed      int64
-	Robots    int           // 4..12 in the acceptance campaign
-	RouteMin  int           // markers per route, default 3
-	RouteMax  int           // default 8
-	Traffic   bool          // false: no traffic planner (the unsafe control case)
+	Seed     int64
+	Robots   int  // 4..12 in the acceptance campaign
+	RouteMin int  // markers per route, default 3
+	RouteMax int  // default 8
+	Traffic  bool // false: no traffic planner (the unsafe control case)
+	// Reserve picks the reservation planner (traffic.Reserver) instead of
+	// the predictive one (traffic.Planner).
+	Reserve bool
+	// NoReflex turns the robots' local face reflex off too: with Traffic
+	// false, nothing then keeps robots apart (the control case).
+	NoReflex  bool
 	Noiseless bool          // camera noise is on unless set
 	Limit     time.Duration // sim time before a run counts as a deadlock, default 15 min
-	// Routes overrides the random routes (robot index -> marker ids).
+	// Routes overrides the random routes (robot index -> marker ids), and
+	// Homes the markers the robots start in front of.
 	Routes [][]int
+	Homes  []int
 }
 
 // Result is the outcome of one run.
@@ -42,6 +51,7 @@ type Result struct {
 	LowerBound time.Duration // the longest route driven alone
 	Holds      int
 	Routes     [][]int
+	Homes      []int
 	Stuck      []string // robots not done at the end: state, target, holds
 }
 
@@ -49,6 +59,13 @@ const (
 	diameterM = 3.0
 	markers   = 12
 	tick      = 50 * time.Millisecond
+	// stopShortM is how far in front of its home marker a robot starts: a
+	// little more than the pilot's stop distance (0.35 m).
+	stopShortM = 0.40
+	// minSep is the shortest leg, in marker steps around the ring: a third
+	// of a turn. Shorter legs run close to the wall and pass too near the
+	// robots standing in front of the markers in between.
+	minSep = 4
 )
 
 func (c *Config) defaults() {
@@ -63,37 +80,67 @@ func (c *Config) defaults() {
 	}
 }
 
-// RandomRoutes draws n crossing routes over the 12 markers: each leg spans
-// at least a quarter turn of the arena (so legs cross the middle), no robot's
-// intermediate marker is another's final goal, and final goals differ.
-func RandomRoutes(rng *rand.Rand, n, min, max int) [][]int {
-	finals := rng.Perm(markers)[:n]
-	isFinal := map[int]bool{}
-	for _, f := range finals {
-		isFinal[f] = true
+// RandomRoutes draws n crossing routes over the 12 markers. Robot k has a
+// home marker, spread around the ring; it starts there and its route ends
+// there (its final goal, where it parks), and no other robot visits it.
+// Intermediate markers are the others; every leg spans at least a third of
+// a turn of the arena, so legs cross its middle and keep clear of the stop
+// points of the markers they pass.
+func RandomRoutes(rng *rand.Rand, n, min, max int) (homes []int, routes [][]int) {
+	offset := rng.IntN(markers)
+	isHome := map[int]bool{}
+	for k := 0; k < n; k++ {
+		h := (offset + k*markers/n) % markers
+		homes = append(homes, h)
+		isHome[h] = true
 	}
-	routes := make([][]int, n)
-	for i := range routes {
-		length := min + rng.IntN(max-min+1)
-		route := make([]int, length)
-		route[length-1] = finals[i]
-		// Build backwards from the final goal.
-		for k := length - 2; k >= 0; k-- {
-			for {
-				m := rng.IntN(markers)
-				if isFinal[m] || sep(m, route[k+1]) < 3 {
-					continue
-				}
-				if k+2 < length && m == route[k+2] && rng.IntN(2) == 0 {
-					continue // fewer plain back-and-forth legs
-				}
-				route[k] = m
+	var free []int
+	for m := 0; m < markers; m++ {
+		if !isHome[m] {
+			free = append(free, m)
+		}
+	}
+	routes = make([][]int, n)
+	for k := range routes {
+		for attempt := 0; ; attempt++ {
+			length := min + rng.IntN(max-min+1)
+			route, ok := drawRoute(rng, homes[k], free, length)
+			if ok {
+				routes[k] = route
+				break
+			}
+			if attempt > 200 {
+				routes[k] = []int{homes[k]} // no crossing route from here: stay home
 				break
 			}
 		}
-		routes[i] = route
 	}
-	return routes
+	return homes, routes
+}
+
+// drawRoute draws length markers from free, ending at home, each leg (home
+// to the first included) spanning at least 3 marker steps.
+func drawRoute(rng *rand.Rand, home int, free []int, length int) ([]int, bool) {
+	route := make([]int, 0, length)
+	prev := home
+	for len(route) < length-1 {
+		var cands []int
+		for _, m := range free {
+			if sep(m, prev) >= minSep && (len(route) < length-2 || sep(m, home) >= minSep) {
+				cands = append(cands, m)
+			}
+		}
+		if len(cands) == 0 {
+			return nil, false
+		}
+		m := cands[rng.IntN(len(cands))]
+		route = append(route, m)
+		prev = m
+	}
+	if sep(prev, home) < minSep {
+		return nil, false
+	}
+	return append(route, home), true
 }
 
 // sep is the distance between two markers, in marker steps around the ring.
@@ -108,7 +155,7 @@ func Run(cfg Config) (Result, error) {
 	cfg.defaults()
 	if cfg.Routes == nil {
 		rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x9e3779b97f4a7c15))
-		cfg.Routes = RandomRoutes(rng, cfg.Robots, cfg.RouteMin, cfg.RouteMax)
+		cfg.Homes, cfg.Routes = RandomRoutes(rng, cfg.Robots, cfg.RouteMin, cfg.RouteMax)
 	}
 	cfg.Robots = len(cfg.Routes)
 	res, err := run(cfg, nil)
@@ -128,6 +175,17 @@ func Run(cfg Config) (Result, error) {
 	return res, nil
 }
 
+// PilotConfig is the pilot's configuration under traffic control: the
+// local reflex looks closer ahead than by default, so that a robot passing
+// beside another at the planner's clearance does not take it for an
+// obstacle in its way.
+func PilotConfig(id string, faces topics.FaceIDs) pilot.Config {
+	c := pilot.DefaultConfig(id, faces)
+	c.FaceStopDistanceM = 0.40
+	c.ForwardConeRad = 20 * math.Pi / 180
+	return c
+}
+
 // robot is one simulated robot with its pilot and its inbox.
 type robot struct {
 	id    string
@@ -138,16 +196,23 @@ type robot struct {
 
 // run runs the robots of only (all when nil).
 func run(cfg Config, only []int) (Result, error) {
-	res := Result{Seed: cfg.Seed, Robots: cfg.Robots, Routes: cfg.Routes}
+	res := Result{Seed: cfg.Seed, Robots: cfg.Robots, Routes: cfg.Routes, Homes: cfg.Homes}
 	wc := sim.Config{Seed: cfg.Seed, DiameterM: diameterM, MarkerCount: markers}
 	wc.Camera.Noiseless = cfg.Noiseless
 	w, err := sim.New(wc)
 	if err != nil {
 		return res, err
 	}
-	starts, err := w.DefaultStarts(cfg.Robots)
-	if err != nil {
-		return res, err
+	// Each robot starts in front of its home marker, facing the centre.
+	starts := make([]sim.Pose, len(cfg.Homes))
+	for i, h := range cfg.Homes {
+		x, y, ok := w.MarkerPos(h)
+		if !ok {
+			return res, fmt.Errorf("home marker %d is not in the world", h)
+		}
+		r := math.Hypot(x, y)
+		k := (r - stopShortM) / r
+		starts[i] = sim.Pose{XM: x * k, YM: y * k, ThetaRad: math.Atan2(-y, -x)}
 	}
 	if only == nil {
 		for i := range cfg.Routes {
@@ -163,7 +228,11 @@ func run(cfg Config, only []int) (Result, error) {
 		if err != nil {
 			return res, err
 		}
-		p, err := pilot.New(pilot.DefaultConfig(id, b.FaceIDs()))
+		pc := PilotConfig(id, b.FaceIDs())
+		if cfg.NoReflex {
+			pc.FaceStopDistanceM = 0.001
+		}
+		p, err := pilot.New(pc)
 		if err != nil {
 			return res, err
 		}
@@ -191,10 +260,11 @@ func run(cfg Config, only []int) (Result, error) {
 	ccfg := core.Config{Missions: mf, Planner: core.NoTraffic{}}
 	nop := zerolog.Nop()
 	ccfg.Log = &nop
-	var planner *traffic.Planner
 	if cfg.Traffic {
-		planner = traffic.New(traffic.DefaultConfig())
-		ccfg.Planner = planner
+		ccfg.Planner = traffic.New(traffic.DefaultConfig())
+		if cfg.Reserve {
+			ccfg.Planner = traffic.NewReserver(traffic.ReserverConfig{})
+		}
 	}
 	c, err := core.New(ccfg, st)
 	if err != nil {

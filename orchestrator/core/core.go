@@ -29,6 +29,14 @@ type Planner interface {
 	HeadOn(now time.Time, a, b string) (backOff, wait string)
 }
 
+// Gate is implemented by planners that decide how many route steps each
+// robot may drive (traffic.Reserver). The core then releases no more than
+// the gate allows, and nothing beyond the reached steps for a robot the gate
+// does not know yet.
+type Gate interface {
+	Released(id string) (int, bool)
+}
+
 // Store is the persistence the core needs (orchestrator/store implements it).
 type Store interface {
 	NextEpoch() (uint64, error)
@@ -435,6 +443,13 @@ func (c *Core) routeOut(now time.Time, id string) []Out {
 	}
 	k := c.robotCtl(id)
 	rel := m.Release(c.cfg.Lookahead)
+	if g, ok := c.planner.(Gate); ok {
+		n, known := g.Released(id)
+		if !known {
+			n = m.Reached
+		}
+		rel = max(m.Reached, min(rel, n))
+	}
 	if k.sent && !k.routeDirty && k.sentReleased == rel {
 		return nil
 	}

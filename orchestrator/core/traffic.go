@@ -42,6 +42,20 @@ func (c *Core) trafficRobot(id string) traffic.Robot {
 	r := traffic.Robot{ID: id, Online: rb.Online, Holding: k.traffic != nil,
 		SpeedMps: c.cfg.Missions.SpeedOf(id, c.cfg.DefaultSpeedMps)}
 	m := c.missions[id]
+	if m != nil && c.invalid[id] == nil && c.mapper != id {
+		r.Step, r.Done = m.Reached, m.Done()
+		for _, mk := range m.Route {
+			x, y, ok := c.marker(mk)
+			if !ok {
+				r.Route = nil
+				break
+			}
+			r.Route = append(r.Route, traffic.Point{X: x, Y: y})
+		}
+		if !k.sent {
+			r.Route = nil // no route directive yet: nothing to plan
+		}
+	}
 	var to traffic.Point
 	if m != nil && c.invalid[id] == nil && k.sent && c.mapper != id {
 		if tgt, ok := m.Target(); ok {

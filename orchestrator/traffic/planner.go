@@ -385,7 +385,7 @@ func (p *Planner) hits(r *body, a, b Point) (entry, exit float64, ok bool) {
 	// Already inside and leaving: never closer again, and, along another
 	// robot's path, out within a short way (running along a path is not
 	// leaving it).
-	if lo < 1e-9 && !approaches(r.p, r.u, a, b) && (a.dist(b) <= 2*p.clear || hi <= 1.5*p.clear) {
+	if lo < 1e-9 && !approaches(r.p, r.u, a, b) && (a.dist(b) <= p.clear/2 || hi <= 1.5*p.clear) {
 		return 0, 0, false
 	}
 	return lo, hi, true
@@ -545,9 +545,13 @@ func (p *Planner) firstConflict(i int) conflict {
 				// way gets here. Keep out of where it stands.
 				entry, _, ok = p.hits(r, o.p, o.occEnd())
 			default:
-				// Held: it will drive its path once released, and nobody may
-				// stop on that path, or the two would block each other.
-				entry, _, ok = p.hits(r, o.p, o.pathEnd())
+				// Held: keep clear of where it stands, and do not enter the
+				// path it will drive once released: nobody may stop on that
+				// path, or the two would block each other.
+				entry, _, ok = p.hits(r, o.p, o.occEnd())
+				if lo, _, ok2 := capsuleInterval(r.p, r.u, r.lc, o.p, o.pathEnd(), p.clear); ok2 && lo > 1e-9 && (!ok || lo < entry) {
+					entry, ok = lo, true
+				}
 			}
 			if o.hasNext && (o.done || !o.moving) {
 				// It leaves along its next drive once it goes: keep off it.
@@ -588,7 +592,7 @@ func (p *Planner) firstConflict(i int) conflict {
 			}
 		}
 	}
-	if best.found && p.cfg.NoBoxBlocking == false {
+	if best.found && !p.cfg.NoBoxBlocking {
 		// Do not come to a stop inside another robot's path: move the stop
 		// back before any path that the stopping stretch overlaps.
 		lead := p.cfg.StopDistM(r.v) + r.v*p.cfg.PeriodS + p.cfg.BufferM

@@ -22,6 +22,13 @@ type Robot struct {
 	// takes next, so that nobody waits where it must pass.
 	Next    Point
 	HasNext bool
+
+	// For the reservation planner (Reserver): the marker positions of the
+	// whole route, the number of steps reached so far (Route[Step] is the
+	// target), and whether the mission is done (Step == len(Route)).
+	Route []Point
+	Step  int
+	Done  bool
 }
 
 // Order is a change the core turns into a directive: Hold true is a hold,

@@ -99,7 +99,12 @@ func (l *Loop) Tick() {
 func (l *Loop) drain(in *pilot.Input) {
 	for {
 		select {
-		case m := <-l.Link.Inbox():
+		case m, ok := <-l.Link.Inbox():
+			if !ok {
+				// Closed link: a closed channel is always ready, and
+				// reading on would spin here forever.
+				return
+			}
 			switch {
 			case m.Directive != nil:
 				in.Directives = append(in.Directives, *m.Directive)
