@@ -118,6 +118,35 @@ func RandomRoutes(rng *rand.Rand, n, min, max int) (homes []int, routes [][]int)
 	return homes, routes
 }
 
+// DrivableRoutes draws random routes (RandomRoutes) until the robots,
+// standing at their homes, could drive them one at a time without coming
+// near each other (traffic.Reserver.Drivable): routes that no traffic
+// control could serve are not a fair test of it. It is deterministic in seed.
+func DrivableRoutes(seed int64, n, min, max int) ([]int, [][]int, error) {
+	w, err := sim.New(sim.Config{DiameterM: diameterM, MarkerCount: markers})
+	if err != nil {
+		return nil, nil, err
+	}
+	rng := rand.New(rand.NewPCG(uint64(seed), 0x9e3779b97f4a7c15))
+	for attempt := 0; attempt < 2000; attempt++ {
+		homes, routes := RandomRoutes(rng, n, min, max)
+		robots := make([]traffic.Robot, n)
+		for k := range robots {
+			hx, hy, _ := w.MarkerPos(homes[k])
+			f := (math.Hypot(hx, hy) - stopShortM) / math.Hypot(hx, hy)
+			robots[k] = traffic.Robot{ID: fmt.Sprintf("r%d", k+1), Online: true, Pos: traffic.Point{X: hx * f, Y: hy * f}}
+			for _, m := range routes[k] {
+				x, y, _ := w.MarkerPos(m)
+				robots[k].Route = append(robots[k].Route, traffic.Point{X: x, Y: y})
+			}
+		}
+		if traffic.NewReserver(traffic.ReserverConfig{}).Drivable(robots) {
+			return homes, routes, nil
+		}
+	}
+	return nil, nil, fmt.Errorf("seed %d: no drivable routes for %d robots in 2000 draws", seed, n)
+}
+
 // drawRoute draws length markers from free, ending at home, each leg (home
 // to the first included) spanning at least 3 marker steps.
 func drawRoute(rng *rand.Rand, home int, free []int, length int) ([]int, bool) {
@@ -154,8 +183,10 @@ func sep(a, b int) int {
 func Run(cfg Config) (Result, error) {
 	cfg.defaults()
 	if cfg.Routes == nil {
-		rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x9e3779b97f4a7c15))
-		cfg.Homes, cfg.Routes = RandomRoutes(rng, cfg.Robots, cfg.RouteMin, cfg.RouteMax)
+		var err error
+		if cfg.Homes, cfg.Routes, err = DrivableRoutes(cfg.Seed, cfg.Robots, cfg.RouteMin, cfg.RouteMax); err != nil {
+			return Result{Seed: cfg.Seed, Robots: cfg.Robots}, err
+		}
 	}
 	cfg.Robots = len(cfg.Routes)
 	res, err := run(cfg, nil)

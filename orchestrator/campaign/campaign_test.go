@@ -88,8 +88,7 @@ var start = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 func withRoutes(cfg Config) Config {
 	cfg.defaults()
 	if cfg.Routes == nil {
-		rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x9e3779b97f4a7c15))
-		cfg.Homes, cfg.Routes = RandomRoutes(rng, cfg.Robots, cfg.RouteMin, cfg.RouteMax)
+		cfg.Homes, cfg.Routes, _ = DrivableRoutes(cfg.Seed, cfg.Robots, cfg.RouteMin, cfg.RouteMax)
 	}
 	return cfg
 }

@@ -13,8 +13,12 @@ type ReserverConfig struct {
 	// it covers how far a robot strays from its straight leg. Default 0.12.
 	CorridorMarginM float64
 	// StaticMarginM is added to the diameter between a reserved leg and a
-	// robot standing still, whose position is known. Default 0.08.
+	// robot standing still, whose position is known. Default 0.04.
 	StaticMarginM float64
+	// SafetySlackM is added to the clearances in the deadlock check: robots
+	// stop a few centimetres off their planned stop points, and a fleet found
+	// safe with this slack is still safe where they really stop. Default 0.05.
+	SafetySlackM float64
 	// StopShortM is how far short of a wall marker a robot stops (the
 	// pilot's stop distance). Default 0.35.
 	StopShortM float64
@@ -28,7 +32,10 @@ func (c ReserverConfig) withDefaults() ReserverConfig {
 		c.CorridorMarginM = 0.12
 	}
 	if !(c.StaticMarginM > 0) {
-		c.StaticMarginM = 0.08
+		c.StaticMarginM = 0.04
+	}
+	if !(c.SafetySlackM > 0) {
+		c.SafetySlackM = 0.05
 	}
 	if !(c.StopShortM > 0) {
 		c.StopShortM = 0.35
@@ -265,15 +272,16 @@ func (p *Reserver) safeAfter(r *Robot, robots []*Robot) bool {
 		if o.Online && !o.Done {
 			s.stops = p.stops(o)
 		}
-		if l := p.robots[o.ID].leg; l != nil && len(s.stops) > 0 {
+		if st := p.robots[o.ID]; st != nil && st.leg != nil && len(s.stops) > 0 {
+			l := st.leg
 			s.pos, s.stops = l.B, s.stops[1:]
 		}
-		if o.ID == r.ID && len(s.stops) > 0 {
+		if r != nil && o.ID == r.ID && len(s.stops) > 0 {
 			s.pos, s.stops = s.stops[0], s.stops[1:]
 		}
 		ss = append(ss, s)
 	}
-	still := p.cfg.RobotDiameterM + p.cfg.StaticMarginM
+	still := p.cfg.RobotDiameterM + p.cfg.StaticMarginM + p.cfg.SafetySlackM
 	left := len(ss)
 	done := make([]bool, len(ss))
 	for progress := true; progress && left > 0; {
@@ -310,6 +318,18 @@ func (p *Reserver) safeAfter(r *Robot, robots []*Robot) bool {
 		}
 	}
 	return left == 0
+}
+
+// Drivable reports whether robots standing where they are could drive
+// their whole routes one at a time, each keeping clear of the others: the
+// condition under which the reservation planner is deadlock-free. Use it to
+// check a set of missions before giving it.
+func (p *Reserver) Drivable(robots []Robot) bool {
+	ptrs := make([]*Robot, len(robots))
+	for i := range robots {
+		ptrs[i] = &robots[i]
+	}
+	return p.safeAfter(nil, ptrs)
 }
 
 func midpoint(a, b Point) Point { return Point{(a.X + b.X) / 2, (a.Y + b.Y) / 2} }
