@@ -31,13 +31,14 @@ import (
 
 const (
 	// e2eBound is how long the missions may take in wall time. At
-	// e2eSpeed they take about 20 s (80 simulated seconds); the bound is
-	// generous for a loaded CI machine.
+	// e2eSpeed they take about 25 s (100 simulated seconds, mapping sweep
+	// included); the bound is generous for a loaded CI machine.
 	e2eBound = 90 * time.Second
 	// e2eSpeed is the simulated seconds per wall second. 4 is what the
-	// control loops (20 Hz pilot ticks, 100 ms planning period, MQTT
-	// latency) keep up with; at 8 runs showed faults ("marker not seen
-	// after a full turn") and head-on loops.
+	// control loops keep up with: the planner runs every 100 ms of wall
+	// time and MQTT adds latency, both multiplied by the speed in sim
+	// time. At 8, runs showed pilot faults ("marker not seen after a full
+	// turn") and repeated head-on back-offs.
 	e2eSpeed = "4"
 	// e2eSeed fixes the simulated world (start poses, camera noise).
 	e2eSeed = "1"

@@ -386,6 +386,7 @@ func (c *Core) onState(now time.Time, id, state string) []Out {
 	if prev == state {
 		return nil
 	}
+	c.log.Info().Str("robot", id).Str("from", prev).Str("to", state).Msg("robot state")
 	var outs []Out
 	for _, h := range c.headOns {
 		if h.backer != id || !h.waiterFreed.IsZero() {

@@ -146,6 +146,7 @@ func (c *Core) plan(now time.Time) []Out {
 			}
 			k.traffic = &hold{with: o.With, since: now, reason: reason, at: o.At}
 			c.stats.HoldsIssued++
+			c.log.Info().Str("robot", o.Robot).Str("with", o.With).Str("reason", reason).Msg("hold")
 			if !wasHeld {
 				outs = append(outs, c.directive(now, o.Robot, topics.Directive{Kind: topics.DirHold, Reason: reason}))
 			}
@@ -164,6 +165,7 @@ func (c *Core) plan(now time.Time) []Out {
 func (c *Core) finishHold(id string, h *hold, now time.Time) {
 	c.stats.HoldsFinished++
 	d := now.Sub(h.since)
+	c.log.Info().Str("robot", id).Str("with", h.with).Dur("held", d).Msg("hold released")
 	c.stats.HoldTotal += d
 	c.stats.HoldMax = max(c.stats.HoldMax, d)
 	c.stats.RecentHolds = append(c.stats.RecentHolds, traffic.HoldRecord{Robot: id, With: h.with, Start: h.since, End: now})

@@ -17,7 +17,8 @@ type ReserverConfig struct {
 	StaticMarginM float64
 	// SafetySlackM is added to the clearances in the deadlock check: robots
 	// stop a few centimetres off their planned stop points, and a fleet found
-	// safe with this slack is still safe where they really stop. Default 0.05.
+	// safe with this slack is still safe where they really stop (and where
+	// their own position estimates put them). Default 0.05.
 	SafetySlackM float64
 	// StopShortM is how far short of a wall marker a robot stops (the
 	// pilot's stop distance). Default 0.35.
