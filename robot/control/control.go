@@ -1,8 +1,10 @@
 package control
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -52,6 +54,11 @@ func (l *Loop) Stats() Stats {
 func (l *Loop) Tick() {
 	in := pilot.Input{Now: l.Clock.Now()}
 	l.drain(&in)
+	// MQTT delivery is unordered here (paho's OrderMatters is off): give the
+	// pilot what arrived this tick in the order it was sent.
+	slices.SortStableFunc(in.Directives, func(a, b topics.Directive) int {
+		return cmp.Or(cmp.Compare(a.Epoch, b.Epoch), cmp.Compare(a.Seq, b.Seq))
+	})
 	st := l.Link.State()
 	in.Link = pilot.LinkState{Connected: st.Connected, OrchestratorOnline: st.OrchestratorOnline}
 

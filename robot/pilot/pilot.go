@@ -144,6 +144,7 @@ type Pilot struct {
 	route          []int
 	released, step int
 	routeEpoch     uint64
+	routeSeq       uint64 // seq of the route directive applied last
 	lastCheckpoint int
 
 	mapTurned   float64
