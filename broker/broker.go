@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -377,7 +378,21 @@ func zlevel(l slog.Level) zerolog.Level {
 }
 
 func (h *slogZero) Handle(_ context.Context, r slog.Record) error {
-	e := h.log.WithLevel(zlevel(r.Level))
+	lvl := zlevel(r.Level)
+	if r.Message == "failed to get data" {
+		// The bolt hook looks up its $SYS record at every start and reports
+		// a first start (nothing stored yet) as an error.
+		r.Attrs(func(a slog.Attr) bool {
+			if err, ok := a.Value.Any().(error); ok && strings.Contains(err.Error(), "key not found") {
+				lvl = zerolog.DebugLevel
+			}
+			return true
+		})
+	}
+	if h.log.GetLevel() > lvl {
+		return nil
+	}
+	e := h.log.WithLevel(lvl)
 	r.Attrs(func(a slog.Attr) bool {
 		e = addAttr(e, h.prefix+a.Key, a.Value.Any())
 		return true
