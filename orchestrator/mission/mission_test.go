@@ -46,11 +46,11 @@ func TestExampleFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.Arena.DiameterM != 3 || f.Mapper != "r1" || len(f.Robots) != 3 {
+	if f.Arena.DiameterM != 3 || f.Mapper != "r1" || len(f.Robots) != 4 {
 		t.Fatalf("unexpected file %+v", f)
 	}
-	if got := f.SpeedOf("r2", 0.1); got != 0.25 {
-		t.Fatalf("SpeedOf r2 = %v", got)
+	if got := f.SpeedOf("r4", 0.1); got != 0.25 {
+		t.Fatalf("SpeedOf r4 = %v", got)
 	}
 	if got := f.SpeedOf("r1", 0.1); got != 0.2 {
 		t.Fatalf("SpeedOf r1 = %v", got)
