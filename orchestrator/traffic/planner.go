@@ -18,6 +18,7 @@ type Stats struct {
 	HeadOns   int // head-on reports resolved
 	Deferred  int // releases put off because another robot left the same zone this call
 	Backoffs  int // back-offs ordered to break a gridlock
+	Stalls    int // Reserver: legs reserved without the deadlock check after a stall
 	LastError string
 }
 

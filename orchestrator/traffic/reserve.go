@@ -20,6 +20,13 @@ type ReserverConfig struct {
 	// safe with this slack is still safe where they really stop (and where
 	// their own position estimates put them). Default 0.05.
 	SafetySlackM float64
+	// StallAfter: when no leg has been reserved for this long and no robot
+	// is on one, the fleet is stalled (the deadlock check judged every move
+	// unsafe, usually because robots stand a few centimetres off their
+	// planned stop points). The next free leg is then reserved without the
+	// check: legs stay exclusive, so this never risks a collision; it only
+	// gives up the guarantee that the fleet will not stall again. Default 15 s.
+	StallAfter time.Duration
 	// StopShortM is how far short of a wall marker a robot stops (the
 	// pilot's stop distance). Default 0.35.
 	StopShortM float64
@@ -37,6 +44,9 @@ func (c ReserverConfig) withDefaults() ReserverConfig {
 	}
 	if !(c.SafetySlackM > 0) {
 		c.SafetySlackM = 0.05
+	}
+	if c.StallAfter <= 0 {
+		c.StallAfter = 15 * time.Second
 	}
 	if !(c.StopShortM > 0) {
 		c.StopShortM = 0.35
@@ -62,10 +72,11 @@ type resRobot struct {
 // Reserver is the reservation planner; see the package doc for why it
 // cannot deadlock. Not safe for concurrent use.
 type Reserver struct {
-	cfg      ReserverConfig
-	robots   map[string]*resRobot
-	finished []HoldRecord
-	stats    Stats
+	cfg       ReserverConfig
+	lastGrant time.Time
+	robots    map[string]*resRobot
+	finished  []HoldRecord
+	stats     Stats
 }
 
 // NewReserver returns a reservation planner.
@@ -185,6 +196,14 @@ func (p *Reserver) Plan(now time.Time, in []Robot) []Order {
 
 	var orders []Order
 	granted := false
+	moving := false
+	for _, st := range p.robots {
+		moving = moving || st.leg != nil
+	}
+	if p.lastGrant.IsZero() || moving {
+		p.lastGrant = now
+	}
+	stalled := !moving && now.Sub(p.lastGrant) >= p.cfg.StallAfter
 	for _, r := range robots {
 		st := p.robots[r.ID]
 		if st.leg != nil || r.Done || r.Step >= len(r.Route) || !r.Online || st.released > r.Step {
@@ -193,13 +212,17 @@ func (p *Reserver) Plan(now time.Time, in []Robot) []Order {
 		stops := p.stops(r)
 		a, b := r.Pos, stops[0]
 		blocker, at := p.legBlocked(r, a, b, robots)
-		if blocker == "" && !granted {
+		if blocker == "" && !granted && !stalled {
 			if !p.safeAfter(r, robots) {
 				blocker, at = "(order)", b
 			}
 		}
 		if blocker == "" && !granted {
 			granted = true
+			if stalled {
+				p.stats.Stalls++
+			}
+			p.lastGrant = now
 			st.leg = &resLeg{A: a, B: b, Step: r.Step}
 			st.released = r.Step + 1
 			if st.waiting != nil {
