@@ -118,6 +118,10 @@ func RandomRoutes(rng *rand.Rand, n, min, max int) (homes []int, routes [][]int)
 	return homes, routes
 }
 
+// ErrNoDrivableRoutes: no draw gave routes the robots could drive one at a
+// time.
+var ErrNoDrivableRoutes = errors.New("no drivable routes")
+
 // DrivableRoutes draws random routes (RandomRoutes) until the robots,
 // standing at their homes, could drive them one at a time without coming
 // near each other (traffic.Reserver.Drivable): routes that no traffic
@@ -144,7 +148,7 @@ func DrivableRoutes(seed int64, n, min, max int) ([]int, [][]int, error) {
 			return homes, routes, nil
 		}
 	}
-	return nil, nil, fmt.Errorf("seed %d: no drivable routes for %d robots in 2000 draws", seed, n)
+	return nil, nil, fmt.Errorf("%w for %d robots in 2000 draws (seed %d)", ErrNoDrivableRoutes, n, seed)
 }
 
 // drawRoute draws length markers from free, ending at home, each leg (home

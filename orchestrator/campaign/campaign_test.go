@@ -1,6 +1,7 @@
 package campaign
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -36,7 +37,7 @@ func TestCampaign(t *testing.T) {
 	rng := rand.New(rand.NewPCG(uint64(*firstSeed), 7))
 	tw := tabwriter.NewWriter(os.Stdout, 2, 8, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "seed\trobots\tcollisions\tfinished\tmakespan s\tlower bound s\tratio\tholds\tcollisions off\t")
-	var finished, collisions, collisionsOff int
+	var finished, collisions, collisionsOff, undrivable int
 	var ratioSum float64
 	for i := 0; i < n; i++ {
 		seed := *firstSeed + int64(i)
@@ -46,6 +47,11 @@ func TestCampaign(t *testing.T) {
 		}
 		cfg := Config{Seed: seed, Robots: robots, Traffic: true, Reserve: *planner == "reserve", Limit: limit}
 		on, err := Run(cfg)
+		if errors.Is(err, ErrNoDrivableRoutes) {
+			undrivable++
+			t.Logf("seed %d skipped: %v", seed, err)
+			continue
+		}
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
@@ -68,14 +74,16 @@ func TestCampaign(t *testing.T) {
 		}
 		fmt.Fprintf(tw, "%d\t%d\t%d\t%v\t%.0f\t%.0f\t%.2f\t%d\t%d\t\n", seed, robots, on.Collisions, on.Finished,
 			on.Makespan.Seconds(), on.LowerBound.Seconds(), ratio, on.Holds, off.Collisions)
+		t.Logf("seed %d: %d robots, %d collisions, finished %v, ratio %.2f, %d without traffic control",
+			seed, robots, on.Collisions, on.Finished, ratio, off.Collisions)
 	}
 	tw.Flush()
 	mean := 0.0
 	if finished > 0 {
 		mean = ratioSum / float64(finished)
 	}
-	fmt.Printf("campaign: %d seeds, %d finished, %d collisions with traffic control (%d without), mean makespan ratio of finished runs %.2f\n",
-		n, finished, collisions, collisionsOff, mean)
+	fmt.Printf("campaign: %d seeds (%d skipped: no drivable routes), %d finished, %d collisions with traffic control (%d without), mean makespan ratio of finished runs %.2f\n",
+		n, undrivable, finished, collisions, collisionsOff, mean)
 	if collisionsOff == 0 {
 		t.Errorf("with traffic control off, %d seeds never collided: this campaign cannot see a collision", n)
 	}
