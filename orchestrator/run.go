@@ -150,16 +150,17 @@ func newLogger(format string, w io.Writer) zerolog.Logger {
 
 // app holds what run wires together.
 type app struct {
-	cfg     config
-	log     zerolog.Logger
-	broker  *broker.Broker // nil with an external broker
-	ext     *extbus.Bus    // nil with the embedded broker
-	metrics *prometheus.Registry
-	m       *metrics.Metrics
-	runner  *core.Runner
-	web     *web.Server
-	epoch   uint64
-	ready   atomic.Bool
+	cfg      config
+	log      zerolog.Logger
+	broker   *broker.Broker // nil with an external broker
+	ext      *extbus.Bus    // nil with the embedded broker
+	metrics  *prometheus.Registry
+	m        *metrics.Metrics
+	runner   *core.Runner
+	web      *web.Server
+	missions *mission.File // nil without --missions
+	epoch    uint64
+	ready    atomic.Bool
 
 	mu       sync.Mutex
 	poseAt   map[string]time.Time // when each robot's last pose arrived, for hold latency
@@ -215,6 +216,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return err
 	}
 	a.epoch = c.Epoch()
+	a.missions = mf
 	a.runner = core.NewRunner(c, a.publishOut, time.Now)
 	a.web, err = web.New(web.Options{Source: a.runner, Log: a.log.With().Str("component", "web").Logger(),
 		Rejects: a.m.Reject, Verifier: web.CredentialsVerifier(func() *broker.Credentials { return creds })})
@@ -512,10 +514,8 @@ func (a *app) runnerDiameter() float64 {
 	if a.cfg.diameterM > 0 {
 		return a.cfg.diameterM
 	}
-	if a.cfg.missions != "" {
-		if mf, err := mission.Load(a.cfg.missions); err == nil {
-			return mf.Arena.DiameterM
-		}
+	if a.missions != nil {
+		return a.missions.Arena.DiameterM
 	}
 	return 0
 }
