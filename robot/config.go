@@ -37,8 +37,10 @@ type PilotConfig struct {
 	MaxSpeedMps       float64 `yaml:"max_speed_mps"`
 	MaxTurnRps        float64 `yaml:"max_turn_rps"`
 	StopDistanceM     float64 `yaml:"stop_distance_m"`      // to an arena marker, counts as reached
+	ParkDistanceM     float64 `yaml:"park_distance_m"`      // to the final goal (default: stop_distance_m)
 	FaceStopDistanceM float64 `yaml:"face_stop_distance_m"` // another robot's face closer than this stops it
 	ForwardConeDeg    float64 `yaml:"forward_cone_deg"`
+	ReflexHalfWidthM  float64 `yaml:"reflex_half_width_m"` // a face this close to the path sideways counts
 }
 
 func defaultConfig() Config {

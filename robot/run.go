@@ -168,7 +168,9 @@ func pilotConfig(c Config) pilot.Config {
 	set(&pc.MaxSpeedMps, c.Pilot.MaxSpeedMps)
 	set(&pc.MaxTurnRps, c.Pilot.MaxTurnRps)
 	set(&pc.StopDistanceM, c.Pilot.StopDistanceM)
+	set(&pc.ParkDistanceM, c.Pilot.ParkDistanceM)
 	set(&pc.FaceStopDistanceM, c.Pilot.FaceStopDistanceM)
+	set(&pc.ReflexHalfWidthM, c.Pilot.ReflexHalfWidthM)
 	if c.Pilot.ForwardConeDeg > 0 {
 		pc.ForwardConeRad = c.Pilot.ForwardConeDeg * math.Pi / 180
 	}

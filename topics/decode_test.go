@@ -181,6 +181,10 @@ func TestDecodeRejectsFields(t *testing.T) {
 		{topics.KindCmd, "released beyond route", "released", `4`, "directive: released must be <= len(route) = 3, got 4"},
 		{topics.KindCmd, "negative backoff", "backoff_m", `-1`, "directive: backoff_m must be >= 0, got -1"},
 		{topics.KindCmd, "backoff overflow", "backoff_m", `1e999`, "directive: backoff_m must be a number, got number 1e999"},
+		{topics.KindCmd, "negative stop", "stop_m", `-0.1`, "directive: stop_m must be within [0, 2], got -0.1"},
+		{topics.KindCmd, "park x alone", "park_x_m", `1.0`, "directive: park_x_m and park_y_m go together: give both or neither"},
+		{topics.KindCmd, "park y wrong type", "park_y_m", `"0.3"`, "directive: park_y_m must be a number, got string"},
+		{topics.KindCmd, "stop wrong type", "stop_m", `"0.4"`, "directive: stop_m must be a number, got string"},
 
 		{topics.KindFleetCmd, "unknown kind", "kind", `"pause"`, `fleet_cmd: kind must be one of [stop resume], got "pause"`},
 		{topics.KindFleetCmd, "missing epoch", "epoch", "<delete>", "fleet_cmd: epoch is required"},

@@ -34,7 +34,7 @@ func nastySeeds(k topics.Kind) []string {
 		" \t\n" + base,
 		mutate(base, "unknown", `{"deep":[[[[{}]]]]}`),
 	}
-	for _, f := range []string{"distance_m", "bearing_rad", "speed_mps", "theta_rad", "x_m", "diameter_m", "scale", "sim_time_s", "backoff_m"} {
+	for _, f := range []string{"distance_m", "bearing_rad", "speed_mps", "theta_rad", "x_m", "diameter_m", "scale", "sim_time_s", "backoff_m", "stop_m", "park_x_m", "park_y_m"} {
 		if strings.Contains(base, `"`+f+`"`) {
 			for _, v := range []string{"-0", "1e999", "-1e-400", "4e-324", "1.7976931348623157e308", `"NaN"`, "null"} {
 				seeds = append(seeds, mutate(base, f, v))

@@ -166,7 +166,15 @@ type Directive struct {
 	Released int     `json:"released,omitempty"`  // steps of Route the robot may drive, for route
 	Step     int     `json:"step,omitempty"`      // first step to drive, for route (resume a mission)
 	BackoffM float64 `json:"backoff_m,omitempty"` // for backoff
-	Reason   string  `json:"reason,omitempty"`
+	// For route: StopM is how far short of a marker to stop on the way (0:
+	// the robot's own setting). ParkXM and ParkYM (both or neither), in the
+	// arena frame, are where to park for the last step, the final goal:
+	// beside its marker, where a parked robot hides no marker from robots
+	// that visit it. Without them the robot stops in front of the marker.
+	StopM  float64  `json:"stop_m,omitempty"`
+	ParkXM *float64 `json:"park_x_m,omitempty"`
+	ParkYM *float64 `json:"park_y_m,omitempty"`
+	Reason string   `json:"reason,omitempty"`
 }
 
 // Fleet command kinds on fleet/cmd.

@@ -241,11 +241,21 @@ func (m *Directive) Validate() error {
 		}
 	}
 	c.atLeast("backoff_m", m.BackoffM, 0)
+	c.within("stop_m", m.StopM, 0, MaxStopM)
+	c.optFinite("park_x_m", m.ParkXM)
+	c.optFinite("park_y_m", m.ParkYM)
+	if (m.ParkXM == nil) != (m.ParkYM == nil) {
+		c.fail("park_x_m", "and park_y_m go together: give both or neither")
+	}
 	if m.Kind == DirBackoff && m.BackoffM <= 0 {
 		c.fail("backoff_m", "must be > 0 for a backoff, got %s", num(m.BackoffM))
 	}
 	return c.result()
 }
+
+// MaxStopM bounds a directive's stop_m: markers sit on the wall, and a robot
+// told to stop farther than this from one has a wrong directive.
+const MaxStopM = 2.0
 
 // Validate checks a FleetCommand.
 func (m *FleetCommand) Validate() error {

@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"collaborate/orchestrator/core"
+	"collaborate/orchestrator/mapping"
 	"collaborate/orchestrator/mission"
 	"collaborate/orchestrator/store"
 	"collaborate/orchestrator/traffic"
@@ -50,18 +51,21 @@ type Result struct {
 	Makespan   time.Duration // start of missions -> last robot done (Limit when unfinished)
 	LowerBound time.Duration // the longest route driven alone
 	Holds      int
-	Routes     [][]int
-	Homes      []int
-	Stuck      []string // robots not done at the end: state, target, holds
+	// ParkErrM is the largest distance, at the end of a finished run,
+	// between where a robot truly stands and its park spot.
+	ParkErrM float64
+	Routes   [][]int
+	Homes    []int
+	Stuck    []string // robots not done at the end: state, target, holds
 }
 
 const (
 	diameterM = 3.0
 	markers   = 12
 	tick      = 50 * time.Millisecond
-	// stopShortM is how far in front of its home marker a robot starts: a
-	// little more than the pilot's stop distance (0.35 m).
-	stopShortM = 0.40
+	// parkGapM is how far in from the wall robots park, beside their home
+	// marker (traffic.ReserverConfig.ParkWallGapM): they start there.
+	parkGapM = 0.14
 	// minSep is the shortest leg, in marker steps around the ring: a third
 	// of a turn. Shorter legs run close to the wall and pass too near the
 	// robots standing in front of the markers in between.
@@ -81,30 +85,23 @@ func (c *Config) defaults() {
 }
 
 // RandomRoutes draws n crossing routes over the 12 markers. Robot k has a
-// home marker, spread around the ring; it starts there and its route ends
-// there (its final goal, where it parks), and no other robot visits it.
-// Intermediate markers are the others; every leg spans at least a third of
-// a turn of the arena, so legs cross its middle and keep clear of the stop
-// points of the markers they pass.
+// home marker, spread around the ring; it starts parked there and its route
+// ends there (its final goal). Its intermediate markers are any others,
+// other robots' homes included: robots park closer to their marker
+// (traffic.ReserverConfig.ParkShortM) than robots on their way stop
+// (StopShortM), so a parked robot does not stand where visitors stop. Every
+// leg spans at least a third of a turn of the arena, so legs cross its
+// middle and keep clear of the stop points of the markers they pass.
 func RandomRoutes(rng *rand.Rand, n, min, max int) (homes []int, routes [][]int) {
 	offset := rng.IntN(markers)
-	isHome := map[int]bool{}
 	for k := 0; k < n; k++ {
-		h := (offset + k*markers/n) % markers
-		homes = append(homes, h)
-		isHome[h] = true
-	}
-	var free []int
-	for m := 0; m < markers; m++ {
-		if !isHome[m] {
-			free = append(free, m)
-		}
+		homes = append(homes, (offset+k*markers/n)%markers)
 	}
 	routes = make([][]int, n)
 	for k := range routes {
 		for attempt := 0; ; attempt++ {
 			length := min + rng.IntN(max-min+1)
-			route, ok := drawRoute(rng, homes[k], free, length)
+			route, ok := drawRoute(rng, homes[k], length)
 			if ok {
 				routes[k] = route
 				break
@@ -135,10 +132,11 @@ func DrivableRoutes(seed int64, n, min, max int) ([]int, [][]int, error) {
 	for attempt := 0; attempt < 2000; attempt++ {
 		homes, routes := RandomRoutes(rng, n, min, max)
 		robots := make([]traffic.Robot, n)
+		fm := trueMap(w)
 		for k := range robots {
-			hx, hy, _ := w.MarkerPos(homes[k])
-			f := (math.Hypot(hx, hy) - stopShortM) / math.Hypot(hx, hy)
-			robots[k] = traffic.Robot{ID: fmt.Sprintf("r%d", k+1), Online: true, Pos: traffic.Point{X: hx * f, Y: hy * f}}
+			px, py, _ := mapping.ParkSpot(fm.Markers, homes[k], parkGapM)
+			park := traffic.Point{X: px, Y: py}
+			robots[k] = traffic.Robot{ID: fmt.Sprintf("r%d", k+1), Online: true, Pos: park, Park: park, HasPark: true}
 			for _, m := range routes[k] {
 				x, y, _ := w.MarkerPos(m)
 				robots[k].Route = append(robots[k].Route, traffic.Point{X: x, Y: y})
@@ -151,15 +149,24 @@ func DrivableRoutes(seed int64, n, min, max int) ([]int, [][]int, error) {
 	return nil, nil, fmt.Errorf("%w for %d robots in 2000 draws (seed %d)", ErrNoDrivableRoutes, n, seed)
 }
 
-// drawRoute draws length markers from free, ending at home, each leg (home
-// to the first included) spanning at least 3 marker steps.
-func drawRoute(rng *rand.Rand, home int, free []int, length int) ([]int, bool) {
+// drawRoute draws a route of length markers ending at home, each leg
+// spanning at least minSep marker steps; the first leg leaves, and the last
+// reaches, the park spot beside home, half a step counter-clockwise of it.
+func drawRoute(rng *rand.Rand, home int, length int) ([]int, bool) {
 	route := make([]int, 0, length)
-	prev := home
+	prev := -1 // the park spot beside home
+	far := func(a, b int) bool {
+		if a < 0 || b < 0 {
+			m := max(a, b)
+			d := (m - home + markers) % markers // half a step from the spot: d-0.5 and 12-(d-0.5)
+			return float64(d)-0.5 >= minSep && float64(markers-d)+0.5 >= minSep
+		}
+		return sep(a, b) >= minSep
+	}
 	for len(route) < length-1 {
 		var cands []int
-		for _, m := range free {
-			if sep(m, prev) >= minSep && (len(route) < length-2 || sep(m, home) >= minSep) {
+		for m := 0; m < markers; m++ {
+			if m != home && far(m, prev) && (len(route) < length-2 || far(m, -1)) {
 				cands = append(cands, m)
 			}
 		}
@@ -170,7 +177,7 @@ func drawRoute(rng *rand.Rand, home int, free []int, length int) ([]int, bool) {
 		route = append(route, m)
 		prev = m
 	}
-	if sep(prev, home) < minSep {
+	if prev >= 0 && !far(prev, -1) {
 		return nil, false
 	}
 	return append(route, home), true
@@ -218,6 +225,7 @@ func PilotConfig(id string, faces topics.FaceIDs) pilot.Config {
 	c := pilot.DefaultConfig(id, faces)
 	c.FaceStopDistanceM = 0.40
 	c.ForwardConeRad = 20 * math.Pi / 180
+	c.ReflexHalfWidthM = 0.11
 	return c
 }
 
@@ -238,16 +246,15 @@ func run(cfg Config, only []int) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	// Each robot starts in front of its home marker, facing the centre.
+	// Each robot starts parked beside its home marker, facing the centre.
 	starts := make([]sim.Pose, len(cfg.Homes))
+	tm := trueMap(w)
 	for i, h := range cfg.Homes {
-		x, y, ok := w.MarkerPos(h)
+		x, y, ok := mapping.ParkSpot(tm.Markers, h, parkGapM)
 		if !ok {
 			return res, fmt.Errorf("home marker %d is not in the world", h)
 		}
-		r := math.Hypot(x, y)
-		k := (r - stopShortM) / r
-		starts[i] = sim.Pose{XM: x * k, YM: y * k, ThetaRad: math.Atan2(-y, -x)}
+		starts[i] = sim.Pose{XM: x, YM: y, ThetaRad: math.Atan2(-y, -x)}
 	}
 	if only == nil {
 		for i := range cfg.Routes {
@@ -298,7 +305,11 @@ func run(cfg Config, only []int) (Result, error) {
 	if cfg.Traffic {
 		ccfg.Planner = traffic.New(traffic.DefaultConfig())
 		if cfg.Reserve {
-			ccfg.Planner = traffic.NewReserver(traffic.ReserverConfig{})
+			res := traffic.NewReserver(traffic.ReserverConfig{})
+			if trace != nil {
+				res.Trace = func(l string) { trace(fmt.Sprintf("%.1fs %s", w.Elapsed().Seconds(), l)) }
+			}
+			ccfg.Planner = res
 		}
 	}
 	c, err := core.New(ccfg, st)
@@ -348,6 +359,16 @@ func run(cfg Config, only []int) (Result, error) {
 			if err != nil {
 				return res, fmt.Errorf("%s sent an undecodable %s: %w", m.robot, m.msg.Kind, err)
 			}
+			if e, ok := msg.(*topics.Event); ok && trace != nil {
+				l := fmt.Sprintf("%.1fs %s EVENT %s %s %s", later.Sub(start).Seconds(), m.robot, e.Kind, e.Other, e.Detail)
+				for _, id := range []string{m.robot, e.Other} {
+					if r := robots[id]; r != nil {
+						ps := r.body.Pose()
+						l += fmt.Sprintf(" %s@(%.2f,%.2f,%.0f°)", id, ps.XM, ps.YM, ps.ThetaRad*180/math.Pi)
+					}
+				}
+				trace(l)
+			}
 			outs, err := c.Handle(later, t, msg)
 			if err != nil && !errors.Is(err, core.ErrRejected) {
 				return res, fmt.Errorf("core refused %s from %s: %w", m.msg.Kind, m.robot, err)
@@ -361,6 +382,12 @@ func run(cfg Config, only []int) (Result, error) {
 		if allDone(c) {
 			res.Finished = true
 			res.Makespan = later.Sub(start)
+			for _, i := range only {
+				goal := cfg.Routes[i][len(cfg.Routes[i])-1]
+				px, py, _ := mapping.ParkSpot(tm.Markers, goal, parkGapM)
+				ps := robots[fmt.Sprintf("r%d", i+1)].body.Pose()
+				res.ParkErrM = math.Max(res.ParkErrM, math.Hypot(ps.XM-px, ps.YM-py))
+			}
 			break
 		}
 	}
@@ -372,8 +399,9 @@ func run(cfg Config, only []int) (Result, error) {
 				if r.Target != nil {
 					target = *r.Target
 				}
-				res.Stuck = append(res.Stuck, fmt.Sprintf("%s: pilot %s, core %s, target %d, reached %d, holds %v",
-					r.ID, robots[r.ID].pilot.State(), r.State, target, r.Reached, r.Holds))
+				ps, why := robots[r.ID].pilot.StateReason()
+				res.Stuck = append(res.Stuck, fmt.Sprintf("%s: pilot %s (%s), core %s, target %d, reached %d, holds %v",
+					r.ID, ps, why, r.State, target, r.Reached, r.Holds))
 			}
 		}
 	}
@@ -382,6 +410,9 @@ func run(cfg Config, only []int) (Result, error) {
 	res.Holds = c.Stats().HoldsIssued
 	return res, nil
 }
+
+// trace, when set, sees every directive and robot event (debugging).
+var trace func(string)
 
 type outMsg struct {
 	robot string
@@ -411,6 +442,9 @@ func route(o core.Out, robots map[string]*robot) error {
 	}
 	switch m := msg.(type) {
 	case *topics.Directive:
+		if trace != nil {
+			trace(fmt.Sprintf("%s %s %v rel %d %s", t.Robot, m.Kind, m.Route, m.Released, m.Reason))
+		}
 		if r := robots[t.Robot]; r != nil {
 			r.in.Directives = append(r.in.Directives, *m)
 		}

@@ -37,6 +37,15 @@ type Gate interface {
 	Released(id string) (int, bool)
 }
 
+// Stopper is implemented by planners that plan where robots stand
+// (traffic.Reserver): how far short of a marker robots stop on their way,
+// and how far in from the wall they park beside their final goal
+// (mapping.ParkSpot). The core puts the stop distance and the park spot in
+// every route directive, so that the robots stop where the planner expects.
+type Stopper interface {
+	StopDistances() (stop, parkWallGap float64)
+}
+
 // Store is the persistence the core needs (orchestrator/store implements it).
 type Store interface {
 	NextEpoch() (uint64, error)
@@ -459,8 +468,14 @@ func (c *Core) routeOut(now time.Time, id string) []Out {
 		return nil
 	}
 	k.sent, k.routeDirty, k.sentReleased = true, false, rel
-	outs := []Out{c.directive(now, id, topics.Directive{Kind: topics.DirRoute,
-		Route: slices.Clone(m.Route), Released: rel, Step: m.Reached})}
+	d := topics.Directive{Kind: topics.DirRoute, Route: slices.Clone(m.Route), Released: rel, Step: m.Reached}
+	if s, ok := c.planner.(Stopper); ok {
+		d.StopM, _ = s.StopDistances()
+		if x, y, ok := c.parkSpot(id); ok {
+			d.ParkXM, d.ParkYM = &x, &y
+		}
+	}
+	outs := []Out{c.directive(now, id, d)}
 	if k.needResume {
 		k.needResume = false
 		outs = append(outs, c.directive(now, id, topics.Directive{Kind: topics.DirResume}))

@@ -414,6 +414,7 @@ func TestOperator(t *testing.T) {
 		{"bad id", second(h.c.Stop(h.now, "a/b")), nil},
 		{"not on map", second(h.c.SetMission(h.now, "r1", []int{1, 99})), nil},
 		{"empty route", second(h.c.SetMission(h.now, "r1", nil)), nil},
+		{"final goal of r2", second(h.c.SetMission(h.now, "r1", []int{6, 2})), ErrConflict},
 	}
 	for _, e := range errs {
 		if e.err == nil || (e.is != nil && !errors.Is(e.err, e.is)) {

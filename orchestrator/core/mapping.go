@@ -132,6 +132,21 @@ func (c *Core) marker(id int) (x, y float64, ok bool) {
 	return 0, 0, false
 }
 
+// parkSpot is where robot id parks for its final goal, when the planner
+// plans park spots (Stopper) and the goal is on the map.
+func (c *Core) parkSpot(id string) (x, y float64, ok bool) {
+	s, isStopper := c.planner.(Stopper)
+	m := c.missions[id]
+	if !isStopper || m == nil || len(m.Route) == 0 || c.fmap == nil {
+		return 0, 0, false
+	}
+	_, gap := s.StopDistances()
+	if !(gap > 0) {
+		return 0, 0, false
+	}
+	return mapping.ParkSpot(c.fmap.Markers, m.Route[len(m.Route)-1], gap)
+}
+
 // checkMissionsOnMap marks the missions naming markers the map lacks; they
 // are not driven, and the reason shows in the fleet view.
 func (c *Core) checkMissionsOnMap() {

@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -151,6 +152,12 @@ func (c *Core) SetMission(now time.Time, id string, route []int) ([]Out, error) 
 	if c.fmap != nil {
 		if err := mission.CheckOnMap(route, c.onMap); err != nil {
 			return nil, err
+		}
+	}
+	goal := route[len(route)-1]
+	for _, other := range slices.Sorted(maps.Keys(c.missions)) {
+		if o := c.missions[other]; other != id && len(o.Route) > 0 && o.Route[len(o.Route)-1] == goal {
+			return nil, fmt.Errorf("%w: %s already ends at marker %d: a robot parks at its final goal, so two robots cannot share one", ErrConflict, other, goal)
 		}
 	}
 	if rb, ok := c.reg.Get(id); ok {

@@ -55,6 +55,12 @@ func (c *Core) trafficRobot(id string) traffic.Robot {
 		if !k.sent {
 			r.Route = nil // no route directive yet: nothing to plan
 		}
+		if x, y, ok := c.parkSpot(id); ok && len(r.Route) > 0 {
+			r.Park, r.HasPark = traffic.Point{X: x, Y: y}, true
+		}
+		if m.Start != nil {
+			r.Start, r.HasStart = traffic.Point{X: m.Start.XM, Y: m.Start.YM}, true
+		}
 	}
 	var to traffic.Point
 	if m != nil && c.invalid[id] == nil && k.sent && c.mapper != id {

@@ -115,13 +115,28 @@ func (b *Bus) Subscribe(filter string, h Handler) error {
 	return b.subscribe(b.c, filter, h)
 }
 
-// Publish sends one message, waiting at most Timeout for QoS 1.
+// Publish hands one message to paho without waiting for the broker: the
+// orchestrator publishes under its core's lock, and a slow or lost broker
+// must not stall the core (paho keeps a QoS 1 message and sends it again
+// after a reconnect). An error known at once is returned; one known later
+// (or no answer within Timeout) is logged.
 func (b *Bus) Publish(topic string, payload []byte, retain bool, qos byte) error {
 	tok := b.c.Publish(topic, qos, retain, payload)
-	if !tok.WaitTimeout(b.timeout) {
-		return fmt.Errorf("publish %s: no answer within %v", topic, b.timeout)
+	select {
+	case <-tok.Done():
+		return tok.Error()
+	default:
 	}
-	return tok.Error()
+	go func() {
+		if !tok.WaitTimeout(b.timeout) {
+			b.log.Warn().Str("topic", topic).Dur("after", b.timeout).Msg("publish not acknowledged yet: paho sends it again after a reconnect")
+			return
+		}
+		if err := tok.Error(); err != nil {
+			b.log.Error().Err(err).Str("topic", topic).Msg("publish failed")
+		}
+	}()
+	return nil
 }
 
 // Close disconnects cleanly (the will is not sent: publish offline first).

@@ -94,6 +94,7 @@ func (f *File) Validate() error {
 	if f.DefaultSpeedMps < 0 || math.IsNaN(f.DefaultSpeedMps) || math.IsInf(f.DefaultSpeedMps, 0) {
 		return bad("default_speed_mps must be a finite number >= 0, got %v", f.DefaultSpeedMps)
 	}
+	goals := map[int]string{}
 	for _, id := range f.RobotIDs() {
 		r := f.Robots[id]
 		if !topics.ValidRobotID(id) {
@@ -108,6 +109,11 @@ func (f *File) Validate() error {
 		if err := CheckRoute(r.Route); err != nil {
 			return fmt.Errorf("robots.%s: %w", id, err)
 		}
+		goal := r.Route[len(r.Route)-1]
+		if other, ok := goals[goal]; ok {
+			return bad("robots.%s and robots.%s both end at marker %d: a robot parks at its final goal, so final goals must differ", other, id, goal)
+		}
+		goals[goal] = id
 	}
 	return nil
 }

@@ -16,6 +16,8 @@ func TestParse(t *testing.T) {
 		{"empty route", "arena: {diameter_m: 3}\nrobots:\n  r1: {route: []}\n", "robots.r1: invalid mission: empty route"},
 		{"negative marker", "arena: {diameter_m: 3}\nrobots:\n  r1: {route: [1, -2]}\n", "route[1] = -2"},
 		{"repeat", "arena: {diameter_m: 3}\nrobots:\n  r1: {route: [1, 1]}\n", "repeats"},
+		{"shared final goal", "arena: {diameter_m: 3}\nrobots:\n  r1: {route: [1, 5]}\n  r2: {route: [9, 5]}\n", "robots.r1 and robots.r2 both end at marker 5"},
+		{"goal of one, waypoint of another", "arena: {diameter_m: 3}\nrobots:\n  r1: {route: [1, 2]}\n  r2: {route: [2, 9]}\n", ""},
 		{"bad id", "arena: {diameter_m: 3}\nrobots:\n  \"r 1\": {route: [1]}\n", "robot id"},
 		{"unknown key", "arena: {diameter_m: 3}\nrobotz: {}\n", "robotz"},
 		{"bad speed", "arena: {diameter_m: 3}\nrobots:\n  r1: {route: [1], speed_mps: -1}\n", "speed_mps"},

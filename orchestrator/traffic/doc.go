@@ -14,39 +14,78 @@
 // only after reserving it, and it reserves it only when:
 //
 //  1. the leg (from where it stands to its next stop point) keeps
-//     RobotDiameterM+CorridorMarginM from every other reserved leg, and
-//     RobotDiameterM+StaticMarginM from every robot standing still;
+//     RobotDiameterM+CorridorMarginM from what is left of every other
+//     reserved leg, and RobotDiameterM+StaticMarginM from every robot
+//     standing still;
 //  2. the fleet stays safe afterwards (a banker's algorithm): with this
 //     robot at the end of its leg, and every other at the end of its
-//     reserved leg or where it stands, there is an order in which the robots
-//     can finish their whole remaining routes one at a time, each keeping
-//     clear of where the others stand (finished ones at their final goals).
+//     reserved leg or where it stands, there is an order of single legs,
+//     one robot moving at a time and the others standing, that finishes
+//     every route (the witness).
 //
-// At most one leg is reserved per Plan call. A reserved leg is freed when the
-// robot's checkpoint for it arrives.
+// At most one leg is reserved per Plan call. A reserved leg shrinks as its
+// robot drives it: the robot holds only the part from BackMarginM behind
+// its reported position to the leg's end, so a robot whose leg crosses
+// another's goes as soon as the other has passed the crossing. The leg is
+// freed when the robot's checkpoint for it arrives.
+//
+// Where robots stand. Markers sit on the wall. On its way a robot stops
+// StopShortM short of a marker (its stop point, on the line from where it
+// came); for its final goal it parks beside the marker, ParkWallGapM in from
+// the wall halfway to the next marker (mapping.ParkSpot). The core sends
+// both in route directives, so the pilots stop where the planner expects.
+// A robot parked in front of its marker would hide the marker from every
+// robot that visits it later and stand where they stop: beside it, it
+// stands 0.3 m or more from every stop point and every leg that spans at
+// least a third of the arena. The planner takes a standing robot to be
+// where it planned it (its last stop point, or the mission's start), not
+// where the robot's pose estimate says: a robot ranges a marker to a
+// centimetre at the end of a leg, while a pose from markers across the
+// arena can be decimetres off sideways.
 //
 // Collision-free by construction: robots move only on reserved legs, which
-// keep apart from each other and from every robot standing still, and a
-// robot standing still does not move until it reserves a leg, which must in
-// turn keep clear of every reserved leg. Head-on meetings cannot arise
-// between reserved legs.
+// keep apart from each other (what is left of them only shrinks) and from
+// every robot standing still, and a robot standing still does not move
+// until it reserves a leg, which must in turn keep clear of every reserved
+// leg. Head-on meetings cannot arise between reserved legs. The robots'
+// face reflex is a second, local line of defence.
 //
-// Deadlock-free by construction, when the routes themselves can be driven
-// one at a time (the initial state is safe): a robot on a reserved leg never
-// waits (nothing may enter its leg), so it finishes the leg in finite time.
-// A safe state always has a robot that can finish alone; by (2) every
-// reservation keeps the state safe, so that robot's next leg is blocked by no
-// one standing, only by reserved legs, which all end in finite time; then it
-// reserves it. Each step of each route is reserved once, so all missions
-// finish. The ordering is by first appearance, then id (priority with aging:
-// a robot that waits keeps its place).
+// Deadlock-free by construction: a robot on a reserved leg never waits for
+// another (nothing may enter what is left of its leg), so every reserved
+// leg ends in finite time. Every reservation keeps a witness order. When no
+// robot is moving, the witness's first leg is clear of every robot standing
+// (that is what the witness checked), and reserving it keeps the rest of
+// the witness valid, so the check passes (it replays the kept witness first;
+// the kept witness is checked with half the slack, SafetySlackM, that a new
+// one needs, because robots stop a centimetre or two off their planned stop
+// points). So some robot always gets a leg, each leg is one step of a
+// finite route, and every mission finishes. The search for a new witness
+// is greedy (any robot that can now finish alone runs to the end; else the
+// first robot, by priority, whose next leg is clear moves one leg, one that
+// then stands in nobody's next leg preferred): a failed search does not
+// prove that no order exists, so the check can be more cautious than
+// needed, never less. Priority is by first appearance, then id (priority
+// with aging: a robot that waits keeps its place).
 //
-// What it needs from the routes, and why the campaign draws them so: stop
-// points of markers near a leg lie 0.3 m or more from it only when the leg
-// spans at least a third of the arena (4 of 12 markers); a robot parks at its
-// final goal, so no route should pass another robot's final goal or start.
-// When the initial state is not safe, nobody can be given a first leg that
-// keeps it safe: Plan then holds them and says so ("waits its turn").
+// The cases of issue 4, each in the tests: two robots head-on (their legs
+// are never reserved together, and a swap with no room to pass is refused
+// rather than entered: TestReserverRefusesADeadSwap); three robots in a
+// cycle (the witness orders them); a robot whose final goal lies on
+// another's path (it parks beside the marker, and the witness finishes the
+// other first when its path passes the spot); a robot that goes offline
+// inside a conflict zone (it stands still as an obstacle, its leg stays
+// reserved, the others go on around it, and its mission resumes when it
+// comes back).
+//
+// What it needs from the routes: a fleet whose state is unsafe from the
+// start (e.g. two robots standing on each other's only way) gets no legs,
+// and Plan says so ("waits its turn"); Drivable checks a set of missions
+// before it is given. Legs that span less than a third of the arena run
+// close to the stop points of the markers in between; the campaign draws
+// legs of at least 4 of 12 markers. When no leg has been reserved for
+// StallAfter with nobody moving (robots stopped far off their stop
+// points), the next free leg is reserved without the check: legs stay
+// exclusive, so this never risks a collision.
 //
 // # Planner: the predictive planner
 //

@@ -2,6 +2,7 @@ package traffic
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"time"
 )
@@ -13,7 +14,9 @@ type ReserverConfig struct {
 	// it covers how far a robot strays from its straight leg. Default 0.12.
 	CorridorMarginM float64
 	// StaticMarginM is added to the diameter between a reserved leg and a
-	// robot standing still, whose position is known. Default 0.04.
+	// robot standing still, whose position is known. Default 0.06: the
+	// side of a standing robot is then 0.15 m or more from the path, clear
+	// of the robots' face reflex (robot/pilot ReflexHalfWidthM, 0.12 m).
 	StaticMarginM float64
 	// SafetySlackM is added to the clearances in the deadlock check: robots
 	// stop a few centimetres off their planned stop points, and a fleet found
@@ -27,9 +30,24 @@ type ReserverConfig struct {
 	// check: legs stay exclusive, so this never risks a collision; it only
 	// gives up the guarantee that the fleet will not stall again. Default 15 s.
 	StallAfter time.Duration
-	// StopShortM is how far short of a wall marker a robot stops (the
-	// pilot's stop distance). Default 0.35.
+	// StopShortM is how far short of a wall marker a robot stops on its way
+	// (intermediate steps). The core sends it to the robots in their route
+	// directives (stop_m), so the planner and the pilots agree on where
+	// robots stand. Default 0.60: a robot stopping in front of a marker
+	// it approached at 30° off the wall's normal then stands 0.34 m from the
+	// park spot beside it.
 	StopShortM float64
+	// ParkWallGapM: robots park for their final goal beside its marker,
+	// this far in from the wall (mapping.ParkSpot; the core computes the
+	// spot, puts it in the route directive and in Robot.Park). A robot
+	// parked in front of its marker would hide it from every robot that
+	// visits it later. Default 0.14.
+	ParkWallGapM float64
+	// BackMarginM: a robot on a reserved leg holds only what is left of it,
+	// from this far behind its reported position (which lags and is
+	// noisy) to the leg's end. Legs crossing the part it has driven are
+	// free again. Default 0.10.
+	BackMarginM float64
 }
 
 func (c ReserverConfig) withDefaults() ReserverConfig {
@@ -40,7 +58,7 @@ func (c ReserverConfig) withDefaults() ReserverConfig {
 		c.CorridorMarginM = 0.12
 	}
 	if !(c.StaticMarginM > 0) {
-		c.StaticMarginM = 0.04
+		c.StaticMarginM = 0.06
 	}
 	if !(c.SafetySlackM > 0) {
 		c.SafetySlackM = 0.05
@@ -49,7 +67,13 @@ func (c ReserverConfig) withDefaults() ReserverConfig {
 		c.StallAfter = 15 * time.Second
 	}
 	if !(c.StopShortM > 0) {
-		c.StopShortM = 0.35
+		c.StopShortM = 0.60
+	}
+	if !(c.ParkWallGapM > 0) {
+		c.ParkWallGapM = 0.14
+	}
+	if !(c.BackMarginM > 0) {
+		c.BackMarginM = 0.10
 	}
 	return c
 }
@@ -63,6 +87,8 @@ type resLeg struct {
 
 type resRobot struct {
 	firstSeen time.Time
+	at        Point   // where it stands when not on a leg
+	driven    bool    // it has been given a leg: at is the planned stop point
 	released  int     // absolute step count the robot may drive
 	leg       *resLeg // reserved leg, nil while standing
 	waiting   *Order
@@ -77,6 +103,12 @@ type Reserver struct {
 	robots    map[string]*resRobot
 	finished  []HoldRecord
 	stats     Stats
+	// witness is the order of legs (robot ids) that the last deadlock
+	// check found would finish every route after the last reserved leg.
+	witness []string
+	// Trace, when set, is told of every reserved leg and where the planner
+	// believes every robot stands (for debugging a run).
+	Trace func(string)
 }
 
 // NewReserver returns a reservation planner.
@@ -138,26 +170,54 @@ func (p *Reserver) before(a, b string) bool {
 	return a < b
 }
 
-// stopPoint is where a robot coming from prev stops in front of marker m.
-func (p *Reserver) stopPoint(prev, m Point) Point {
-	d := m.sub(prev)
-	n := d.norm()
-	if n <= p.cfg.StopShortM {
-		return prev
-	}
-	return m.sub(d.scale(p.cfg.StopShortM / n))
+// StopDistances are how far short of a marker robots stop on their way, and
+// how far in from the wall they park beside their final goal. The core puts
+// both in route directives (the park spot computed from the map).
+func (p *Reserver) StopDistances() (stop, parkWallGap float64) {
+	return p.cfg.StopShortM, p.cfg.ParkWallGapM
 }
 
-// stops are the stop points of r's remaining route, from where it stands.
+// stopPoint is where a robot coming from prev stops short of marker m.
+func stopPoint(prev, m Point, short float64) Point {
+	d := m.sub(prev)
+	n := d.norm()
+	if n <= short {
+		return prev
+	}
+	return m.sub(d.scale(short / n))
+}
+
+// stops are the stop points of r's remaining route, from where it stands:
+// StopShortM short of each marker on the way, and its park spot for the
+// last (StopShortM short of the marker when it has none).
 func (p *Reserver) stops(r *Robot) []Point {
 	var out []Point
 	prev := r.Pos
 	for i := r.Step; i < len(r.Route); i++ {
-		sp := p.stopPoint(prev, r.Route[i])
+		if i == len(r.Route)-1 && r.HasPark {
+			out = append(out, r.Park)
+			break
+		}
+		sp := stopPoint(prev, r.Route[i], p.cfg.StopShortM)
 		out = append(out, sp)
 		prev = sp
 	}
 	return out
+}
+
+// remaining is the part of a reserved leg a robot at pos still holds: from
+// BackMarginM behind its position, projected on the leg, to the leg's end.
+// It is always a part of the leg that was reserved, whatever pos says.
+func (p *Reserver) remaining(l *resLeg, pos Point) (Point, Point) {
+	n := l.B.dist(l.A)
+	if n == 0 || !pos.finite() {
+		return l.A, l.B
+	}
+	t := closestOnSeg(pos, l.A, l.B) - p.cfg.BackMarginM/n
+	if t <= 0 {
+		return l.A, l.B
+	}
+	return lerp(l.A, l.B, t), l.B
 }
 
 // Plan updates the reservations and returns the changes of waiting: a hold
@@ -167,14 +227,15 @@ func (p *Reserver) Plan(now time.Time, in []Robot) []Order {
 	robots := make([]*Robot, 0, len(in))
 	seen := map[string]bool{}
 	for i := range in {
-		r := &in[i]
-		if r.ID == "" || seen[r.ID] || !r.Pos.finite() || r.Step < 0 || r.Step > len(r.Route) {
+		r := in[i] // a copy: Pos is replaced below
+		if r.ID == "" || seen[r.ID] || !r.Pos.finite() || r.Step < 0 || r.Step > len(r.Route) ||
+			(r.HasStart && !r.Start.finite()) || (r.HasPark && !r.Park.finite()) {
 			p.stats.Rejected++
 			p.stats.LastError = fmt.Sprintf("bad robot %q", r.ID)
 			continue
 		}
 		seen[r.ID] = true
-		robots = append(robots, r)
+		robots = append(robots, &r)
 		st := p.robots[r.ID]
 		if st == nil {
 			st = &resRobot{firstSeen: now, released: r.Step}
@@ -182,9 +243,27 @@ func (p *Reserver) Plan(now time.Time, in []Robot) []Order {
 		}
 		if r.Step > st.released {
 			st.released = r.Step // progress made under an earlier run
+			st.driven = false
 		}
 		if st.leg != nil && r.Step > st.leg.Step {
+			st.at = st.leg.B
 			st.leg = nil // leg done: free it
+		}
+		if !st.driven || len(r.Route) == 0 || !r.Online {
+			// Not (or no longer) driven by this planner: where the mission
+			// starts, else where it says it is.
+			st.at = r.Pos
+			if r.HasStart && r.Step == 0 {
+				st.at = r.Start
+			}
+		}
+		if st.leg == nil {
+			// Standing: where its last leg ended (or its start), not where
+			// its own pose estimate puts it. A robot stops within a
+			// centimetre or two of its stop point (it ranges the marker at
+			// close range), while a pose from markers across the arena can
+			// be decimetres off sideways.
+			r.Pos = st.at
 		}
 	}
 	for id := range p.robots {
@@ -193,6 +272,8 @@ func (p *Reserver) Plan(now time.Time, in []Robot) []Order {
 		}
 	}
 	sort.Slice(robots, func(i, j int) bool { return p.before(robots[i].ID, robots[j].ID) })
+	fleet := p.index(robots)
+	searches := 0
 
 	var orders []Order
 	granted := false
@@ -211,11 +292,14 @@ func (p *Reserver) Plan(now time.Time, in []Robot) []Order {
 		}
 		stops := p.stops(r)
 		a, b := r.Pos, stops[0]
-		blocker, at := p.legBlocked(r, a, b, robots)
+		blocker, at := p.legBlocked(r, a, b, fleet)
+		var witness []string
 		if blocker == "" && !granted && !stalled {
-			if !p.safeAfter(r, robots) {
+			w, ok := p.safeAfter(r, robots, &searches)
+			if !ok {
 				blocker, at = "(order)", b
 			}
+			witness = w
 		}
 		if blocker == "" && !granted {
 			granted = true
@@ -223,7 +307,21 @@ func (p *Reserver) Plan(now time.Time, in []Robot) []Order {
 				p.stats.Stalls++
 			}
 			p.lastGrant = now
+			p.witness = witness
+			if p.Trace != nil {
+				l := fmt.Sprintf("%s reserves leg %d (%.2f,%.2f)->(%.2f,%.2f):", r.ID, r.Step, a.X, a.Y, b.X, b.Y)
+				for _, o := range robots {
+					l += fmt.Sprintf(" %s@(%.2f,%.2f)", o.ID, o.Pos.X, o.Pos.Y)
+					if ol := p.robots[o.ID].leg; ol != nil {
+						oa, ob := p.remaining(ol, o.Pos)
+						l += fmt.Sprintf("[leg (%.2f,%.2f)->(%.2f,%.2f)]", oa.X, oa.Y, ob.X, ob.Y)
+					}
+				}
+				p.Trace(l)
+			}
 			st.leg = &resLeg{A: a, B: b, Step: r.Step}
+			st.driven = true
+			fleet.moving = append(fleet.moving, r)
 			st.released = r.Step + 1
 			if st.waiting != nil {
 				p.finished = append(p.finished, HoldRecord{Robot: r.ID, With: st.waiting.With, Start: st.since, End: now})
@@ -259,90 +357,273 @@ func (p *Reserver) Plan(now time.Time, in []Robot) []Order {
 
 // legBlocked says who is in the way of r driving a->b: another reserved leg
 // too close, or a robot standing too close to it.
-func (p *Reserver) legBlocked(r *Robot, a, b Point, robots []*Robot) (string, Point) {
+func (p *Reserver) legBlocked(r *Robot, a, b Point, f *fleetIndex) (string, Point) {
 	move := p.cfg.RobotDiameterM + p.cfg.CorridorMarginM
 	still := p.cfg.RobotDiameterM + p.cfg.StaticMarginM
-	for _, o := range robots {
+	for _, o := range f.moving {
 		if o.ID == r.ID {
 			continue
 		}
-		if ol := p.robots[o.ID].leg; ol != nil {
-			if segSegDist(a, b, ol.A, ol.B) < move {
-				return o.ID, midpoint(ol.A, ol.B)
-			}
-			continue
+		oa, ob := p.remaining(p.robots[o.ID].leg, o.Pos)
+		if segSegDist(a, b, oa, ob) < move {
+			return o.ID, midpoint(oa, ob)
 		}
-		if pointSegDist(o.Pos, a, b) < still {
-			return o.ID, o.Pos
+	}
+	var who *Robot
+	f.standing.near(a, b, still, func(o *Robot) bool {
+		if o.ID != r.ID && pointSegDist(o.Pos, a, b) < still {
+			who = o
+			return false
 		}
+		return true
+	})
+	if who != nil {
+		return who.ID, who.Pos
 	}
 	return "", Point{}
 }
 
-// safeAfter is the deadlock check (a banker's algorithm): after r drives
-// its next leg, can the robots still finish one at a time? A robot can
-// finish alone when every leg of its remaining route keeps clear of where
-// every other robot stands (the ones that finished stand at their goals).
-// Robots on reserved legs count as standing at the end of their leg.
-func (p *Reserver) safeAfter(r *Robot, robots []*Robot) bool {
-	type sim struct {
-		id    string
-		pos   Point
-		stops []Point
-	}
-	ss := make([]*sim, 0, len(robots))
+// fleetIndex is the fleet as one Plan call sees it: the robots on reserved
+// legs (few: one leg is reserved per call, and legs end), and the standing
+// ones in a spatial hash, so that checking a leg costs what is near it, not
+// the whole fleet.
+type fleetIndex struct {
+	moving   []*Robot
+	standing cellHash
+}
+
+func (p *Reserver) index(robots []*Robot) *fleetIndex {
+	f := &fleetIndex{standing: cellHash{size: p.cfg.RobotDiameterM + p.cfg.CorridorMarginM, cells: map[[2]int][]*Robot{}}}
 	for _, o := range robots {
-		s := &sim{id: o.ID, pos: o.Pos}
-		if o.Online && !o.Done {
-			s.stops = p.stops(o)
+		if p.robots[o.ID].leg != nil {
+			f.moving = append(f.moving, o)
+		} else {
+			f.standing.add(o)
 		}
-		if st := p.robots[o.ID]; st != nil && st.leg != nil && len(s.stops) > 0 {
-			l := st.leg
-			s.pos, s.stops = l.B, s.stops[1:]
-		}
-		if r != nil && o.ID == r.ID && len(s.stops) > 0 {
-			s.pos, s.stops = s.stops[0], s.stops[1:]
-		}
-		ss = append(ss, s)
 	}
-	still := p.cfg.RobotDiameterM + p.cfg.StaticMarginM + p.cfg.SafetySlackM
-	left := len(ss)
-	done := make([]bool, len(ss))
-	for progress := true; progress && left > 0; {
-		progress = false
-		for i, s := range ss {
-			if done[i] {
+	return f
+}
+
+// cellHash is a uniform spatial hash of standing robots by position.
+type cellHash struct {
+	size  float64
+	cells map[[2]int][]*Robot
+}
+
+func (h *cellHash) cell(x, y float64) [2]int {
+	return [2]int{int(math.Floor(x / h.size)), int(math.Floor(y / h.size))}
+}
+
+func (h *cellHash) add(o *Robot) {
+	c := h.cell(o.Pos.X, o.Pos.Y)
+	h.cells[c] = append(h.cells[c], o)
+}
+
+// near visits the robots in the cells that the box around a-b, grown by r,
+// touches, until visit returns false.
+func (h *cellHash) near(a, b Point, r float64, visit func(*Robot) bool) {
+	lo := h.cell(math.Min(a.X, b.X)-r, math.Min(a.Y, b.Y)-r)
+	hi := h.cell(math.Max(a.X, b.X)+r, math.Max(a.Y, b.Y)+r)
+	if (hi[0]-lo[0]+1)*(hi[1]-lo[1]+1) > 4*len(h.cells) {
+		// A leg longer than the fleet is wide: visit the occupied cells.
+		for _, os := range h.cells {
+			for _, o := range os {
+				if !visit(o) {
+					return
+				}
+			}
+		}
+		return
+	}
+	for cx := lo[0]; cx <= hi[0]; cx++ {
+		for cy := lo[1]; cy <= hi[1]; cy++ {
+			for _, o := range h.cells[[2]int{cx, cy}] {
+				if !visit(o) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// safety is the state the deadlock check simulates: where every robot
+// stands and the stop points it has left.
+type safety struct {
+	ids   []string
+	pos   []Point
+	stops [][]Point
+	still float64 // clearance between a leg and a robot standing still
+}
+
+// safetyState is the fleet after r drives its next leg (r nil: as it is).
+// Robots on reserved legs count as standing at the end of their leg;
+// offline and done robots have no stops left.
+func (p *Reserver) safetyState(r *Robot, robots []*Robot, slack float64) *safety {
+	s := &safety{still: p.cfg.RobotDiameterM + p.cfg.StaticMarginM + slack}
+	for _, o := range robots {
+		pos := o.Pos
+		var stops []Point
+		if o.Online && !o.Done {
+			stops = p.stops(o)
+		}
+		if st := p.robots[o.ID]; st != nil && st.leg != nil && len(stops) > 0 {
+			pos, stops = st.leg.B, stops[1:]
+		}
+		if r != nil && o.ID == r.ID && len(stops) > 0 {
+			pos, stops = stops[0], stops[1:]
+		}
+		s.ids = append(s.ids, o.ID)
+		s.pos = append(s.pos, pos)
+		s.stops = append(s.stops, stops)
+	}
+	return s
+}
+
+// clear reports whether robot i can drive its next leg with every other
+// robot standing where it is.
+func (s *safety) clear(i int) bool {
+	from, to := s.pos[i], s.stops[i][0]
+	for j, q := range s.pos {
+		if j != i && pointSegDist(q, from, to) < s.still {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *safety) advance(i int) {
+	s.pos[i], s.stops[i] = s.stops[i][0], s.stops[i][1:]
+}
+
+// canFinish reports whether robot i can drive all its remaining legs with
+// every other robot standing where it is.
+func (s *safety) canFinish(i int) bool {
+	from := s.pos[i]
+	for _, to := range s.stops[i] {
+		for j, q := range s.pos {
+			if j != i && pointSegDist(q, from, to) < s.still {
+				return false
+			}
+		}
+		from = to
+	}
+	return true
+}
+
+// blocksNext reports whether a robot standing at q would be in the way of
+// another robot's next leg.
+func (s *safety) blocksNext(i int, q Point) bool {
+	for j := range s.pos {
+		if j != i && len(s.stops[j]) > 0 && pointSegDist(q, s.pos[j], s.stops[j][0]) < s.still {
+			return true
+		}
+	}
+	return false
+}
+
+// search looks for a witness: an order of single legs, one robot moving at
+// a time and the others standing, that finishes every route. It is greedy
+// (first any robot that can finish alone runs to the end; else the first
+// robot, by priority, whose next leg is clear, preferring one that then
+// stands in nobody's next leg), so a failure does not prove that no order
+// exists: the check is conservative. The witness lists robot ids, one
+// entry per leg.
+func (s *safety) search() ([]string, bool) {
+	var w []string
+	for {
+		left := false
+		finished := false
+		for i := range s.ids {
+			if len(s.stops[i]) == 0 {
 				continue
 			}
-			ok := true
-			from := s.pos
-			for _, to := range s.stops {
-				for j, o := range ss {
-					if j == i {
-						continue
-					}
-					opos := o.pos
-					if done[j] && len(o.stops) > 0 {
-						opos = o.stops[len(o.stops)-1]
-					}
-					if pointSegDist(opos, from, to) < still {
-						ok = false
-						break
-					}
+			left = true
+			if s.canFinish(i) {
+				for len(s.stops[i]) > 0 {
+					w = append(w, s.ids[i])
+					s.advance(i)
 				}
-				if !ok {
-					break
-				}
-				from = to
-			}
-			if ok {
-				done[i], progress = true, true
-				left--
+				finished = true
 			}
 		}
+		if !left {
+			return w, true
+		}
+		if finished {
+			continue
+		}
+		pick := -1
+		for i := range s.ids {
+			if len(s.stops[i]) == 0 || !s.clear(i) {
+				continue
+			}
+			if !s.blocksNext(i, s.stops[i][0]) {
+				pick = i
+				break
+			}
+			if pick < 0 {
+				pick = i
+			}
+		}
+		if pick < 0 {
+			return nil, false
+		}
+		w = append(w, s.ids[pick])
+		s.advance(pick)
 	}
-	return left == 0
 }
+
+// replay checks that witness w still finishes every route from s.
+func (s *safety) replay(w []string) bool {
+	idx := make(map[string]int, len(s.ids))
+	for i, id := range s.ids {
+		idx[id] = i
+	}
+	for _, id := range w {
+		i, ok := idx[id]
+		if !ok || len(s.stops[i]) == 0 || !s.clear(i) {
+			return false
+		}
+		s.advance(i)
+	}
+	for i := range s.stops {
+		if len(s.stops[i]) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// safeAfter is the deadlock check (a banker's algorithm): after r drives
+// its next leg, is there still an order in which the robots can finish,
+// one leg at a time? When r is the next mover of the witness kept from the
+// last check, the rest of that witness is tried first (with half the
+// slack: robots stop a few centimetres off their predicted stop points);
+// else a new one is searched for. It returns the witness to keep.
+//
+// A search costs up to (legs left in the fleet) × (robots)² distance checks,
+// so a Plan call runs at most maxSearches of them (searches counts them;
+// nil: no limit); robots past the budget try again on the next call. The
+// replay of the kept witness is not counted: the robot it names always
+// gets its check, which is what the liveness argument needs.
+func (p *Reserver) safeAfter(r *Robot, robots []*Robot, searches *int) ([]string, bool) {
+	if r != nil && len(p.witness) > 0 && p.witness[0] == r.ID {
+		rest := p.witness[1:]
+		if p.safetyState(r, robots, p.cfg.SafetySlackM/2).replay(rest) {
+			return rest, true
+		}
+	}
+	if searches != nil {
+		if *searches >= maxSearches {
+			return nil, false
+		}
+		*searches++
+	}
+	return p.safetyState(r, robots, p.cfg.SafetySlackM).search()
+}
+
+// maxSearches bounds the new witness searches per Plan call.
+const maxSearches = 2
 
 // Drivable reports whether robots standing where they are could drive
 // their whole routes one at a time, each keeping clear of the others: the
@@ -353,7 +634,8 @@ func (p *Reserver) Drivable(robots []Robot) bool {
 	for i := range robots {
 		ptrs[i] = &robots[i]
 	}
-	return p.safeAfter(nil, ptrs)
+	_, ok := p.safeAfter(nil, ptrs, nil)
+	return ok
 }
 
 func midpoint(a, b Point) Point { return Point{(a.X + b.X) / 2, (a.Y + b.Y) / 2} }

@@ -29,6 +29,15 @@ type Robot struct {
 	Route []Point
 	Step  int
 	Done  bool
+	// Start is where the mission starts (the missions file's start), when
+	// HasStart: the reservation planner takes it over Pos until the first
+	// checkpoint, then the stop points it planned.
+	Start    Point
+	HasStart bool
+	// Park is where the robot parks for its last step (beside its final
+	// goal marker), when HasPark.
+	Park    Point
+	HasPark bool
 }
 
 // Order is a change the core turns into a directive: Hold true is a hold,

@@ -116,6 +116,10 @@ func (p *Pilot) applyRoute(d *topics.Directive) {
 		p.resetNav()
 	}
 	p.released = d.Released
+	p.stopM, p.park = d.StopM, nil
+	if d.ParkXM != nil && d.ParkYM != nil {
+		p.park = &[2]float64{*d.ParkXM, *d.ParkYM}
+	}
 	p.routeEpoch, p.routeSeq = d.Epoch, d.Seq
 	p.mode = modeRoute
 	p.awaiting, p.blocked = false, false

@@ -34,19 +34,36 @@ type Config struct {
 	// StopDistanceM: an arena marker is reached when its scaled camera
 	// distance is at most this. Markers sit on the wall, so it is > 0.
 	StopDistanceM float64 // default 0.35
+	// ParkDistanceM is the stop distance at the route's last marker (the
+	// final goal). Default: StopDistanceM. Route directives may set both.
+	ParkDistanceM float64
+	// ParkToleranceM: a park spot (from a route directive) is reached when
+	// the pose estimate is this close to it. Default 0.03.
+	ParkToleranceM float64
 	// FaceStopDistanceM and ForwardConeRad bound the local reflex: another
 	// robot's face closer than this and within ±ForwardConeRad of the heading.
 	FaceStopDistanceM float64 // default 0.45
 	ForwardConeRad    float64 // default 25° (0.436)
+	// ReflexHalfWidthM: a face counts only this close to the path sideways.
+	// The face is on the other robot's side; this robot's body reaches
+	// 0.09 m sideways. Default 0.12. Keep it below the orchestrator's
+	// clearance between a path and the side of a robot standing still
+	// (traffic.ReserverConfig: 0.24 m to its centre, 0.15 m to its side),
+	// or robots will stop for robots the orchestrator routed them past.
+	ReflexHalfWidthM float64
 
 	ClearAfter      time.Duration // a yield ends when no face was seen for this long, default 500ms
 	YieldTimeout    time.Duration // a yield that lasts this long becomes blocked: the orchestrator decides, default 15s
 	TargetLostAfter time.Duration // a target not seen for this long is searched for, default 600ms
 	FindTimeout     time.Duration // after a full search turn, fault after this much more, default 5s
-	PoseEvery       time.Duration // pose period while moving, default 200ms (5 Hz)
-	PoseIdleEvery   time.Duration // pose period while stopped, default 1s
-	StatusEvery     time.Duration // status heartbeat period, default 5s
-	MaxStepGap      time.Duration // longer gaps between steps count as this much motion, default 500ms
+	// HiddenTimeout: with a pose and the map, a robot that does not see its
+	// target faces where the map has it and waits (another robot may hide
+	// it); it faults after this long. Default 60s.
+	HiddenTimeout time.Duration
+	PoseEvery     time.Duration // pose period while moving, default 200ms (5 Hz)
+	PoseIdleEvery time.Duration // pose period while stopped, default 1s
+	StatusEvery   time.Duration // status heartbeat period, default 5s
+	MaxStepGap    time.Duration // longer gaps between steps count as this much motion, default 500ms
 }
 
 // DefaultConfig returns the defaults for robot id with the given faces.
@@ -67,14 +84,17 @@ func DefaultConfig(id string, faces topics.FaceIDs) Config {
 		StopDistanceM:     0.35,
 		FaceStopDistanceM: 0.45,
 		ForwardConeRad:    25 * math.Pi / 180,
+		ReflexHalfWidthM:  0.12,
 		ClearAfter:        500 * time.Millisecond,
 		YieldTimeout:      15 * time.Second,
 		TargetLostAfter:   600 * time.Millisecond,
 		FindTimeout:       5 * time.Second,
+		HiddenTimeout:     time.Minute,
 		PoseEvery:         200 * time.Millisecond,
 		PoseIdleEvery:     time.Second,
 		StatusEvery:       5 * time.Second,
 		MaxStepGap:        500 * time.Millisecond,
+		ParkToleranceM:    0.03,
 	}
 }
 
@@ -112,12 +132,16 @@ func (c Config) withDefaults() (Config, error) {
 	setF(&c.HeadingGain, d.HeadingGain)
 	setF(&c.DriveConeRad, d.DriveConeRad)
 	setF(&c.StopDistanceM, d.StopDistanceM)
+	setF(&c.ParkDistanceM, c.StopDistanceM)
+	setF(&c.ParkToleranceM, d.ParkToleranceM)
 	setF(&c.FaceStopDistanceM, d.FaceStopDistanceM)
 	setF(&c.ForwardConeRad, d.ForwardConeRad)
+	setF(&c.ReflexHalfWidthM, d.ReflexHalfWidthM)
 	setD(&c.ClearAfter, d.ClearAfter)
 	setD(&c.YieldTimeout, d.YieldTimeout)
 	setD(&c.TargetLostAfter, d.TargetLostAfter)
 	setD(&c.FindTimeout, d.FindTimeout)
+	setD(&c.HiddenTimeout, d.HiddenTimeout)
 	setD(&c.PoseEvery, d.PoseEvery)
 	setD(&c.PoseIdleEvery, d.PoseIdleEvery)
 	setD(&c.StatusEvery, d.StatusEvery)
@@ -147,7 +171,8 @@ func (c Config) validate() error {
 		"max_speed_mps": c.MaxSpeedMps, "min_speed_mps": c.MinSpeedMps, "max_turn_rps": c.MaxTurnRps,
 		"search_turn_rps": c.SearchTurnRps, "map_turn_rps": c.MapTurnRps, "backoff_speed_mps": c.BackoffSpeedMps,
 		"heading_gain": c.HeadingGain, "drive_cone_rad": c.DriveConeRad, "stop_distance_m": c.StopDistanceM,
-		"face_stop_distance_m": c.FaceStopDistanceM, "forward_cone_rad": c.ForwardConeRad,
+		"park_distance_m":      c.ParkDistanceM,
+		"face_stop_distance_m": c.FaceStopDistanceM, "forward_cone_rad": c.ForwardConeRad, "reflex_half_width_m": c.ReflexHalfWidthM,
 	} {
 		if !(v > 0) || math.IsInf(v, 0) {
 			return fmt.Errorf("pilot config: %s must be a finite number > 0, got %v", name, v)
@@ -157,7 +182,7 @@ func (c Config) validate() error {
 		return fmt.Errorf("pilot config: min_speed_mps %v is above max_speed_mps %v", c.MinSpeedMps, c.MaxSpeedMps)
 	}
 	for name, v := range map[string]time.Duration{
-		"clear_after": c.ClearAfter, "yield_timeout": c.YieldTimeout, "target_lost_after": c.TargetLostAfter, "find_timeout": c.FindTimeout,
+		"clear_after": c.ClearAfter, "yield_timeout": c.YieldTimeout, "target_lost_after": c.TargetLostAfter, "find_timeout": c.FindTimeout, "hidden_timeout": c.HiddenTimeout,
 		"pose_every": c.PoseEvery, "pose_idle_every": c.PoseIdleEvery, "status_every": c.StatusEvery,
 		"max_step_gap": c.MaxStepGap,
 	} {

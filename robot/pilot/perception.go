@@ -125,7 +125,97 @@ func (p *Pilot) locate(frame []seen) {
 		x += o.m[0] - o.d*math.Cos(th+o.b)
 		y += o.m[1] - o.d*math.Sin(th+o.b)
 	}
-	p.x, p.y, p.th, p.fix = x/float64(len(os)), y/float64(len(os)), wrap(th), true
+	x, y = x/float64(len(os)), y/float64(len(os))
+	if len(os) >= 2 {
+		ms := make([]markerObs, len(os))
+		for i, o := range os {
+			ms[i] = markerObs{mx: o.m[0], my: o.m[1], d: o.d, b: o.b}
+		}
+		x, y, th = refinePose(ms, x, y, th)
+	}
+	p.x, p.y, p.th, p.fix = x, y, wrap(th), true
+}
+
+// markerObs is one mapped marker seen in a frame: its map position, and
+// the camera's distance and bearing.
+type markerObs struct{ mx, my, d, b float64 }
+
+// Noise the pose refinement assumes: bearings are good to about half a
+// degree, camera distances to a few percent.
+const (
+	bearingSigmaRad = 0.01
+	distanceSigma   = 0.03
+)
+
+// refinePose improves a first pose guess from two or more markers by
+// weighted least squares (Gauss-Newton) on every bearing and distance. The
+// first guess averages back-projections, so a distance error of a few
+// centimetres on a far marker turns the heading by degrees, and the
+// position by decimetres; bearings are far more precise, and the
+// refinement weighs them so. It returns the guess unchanged when the
+// geometry is degenerate.
+func refinePose(os []markerObs, x, y, th float64) (float64, float64, float64) {
+	x0, y0, th0 := x, y, th
+	for iter := 0; iter < 8; iter++ {
+		var a [3][3]float64
+		var g [3]float64
+		for _, o := range os {
+			dx, dy := o.mx-x, o.my-y
+			r2 := dx*dx + dy*dy
+			if r2 < 1e-6 {
+				return x0, y0, th0
+			}
+			r := math.Sqrt(r2)
+			// Bearing: predicted atan2(dy, dx) - th.
+			eb := wrap(math.Atan2(dy, dx) - th - o.b)
+			jb := [3]float64{dy / r2, -dx / r2, -1}
+			wb := 1 / (bearingSigmaRad * bearingSigmaRad)
+			// Distance: predicted r.
+			ed := r - o.d
+			jd := [3]float64{-dx / r, -dy / r, 0}
+			sd := distanceSigma * math.Max(o.d, 0.1)
+			wd := 1 / (sd * sd)
+			for i := 0; i < 3; i++ {
+				g[i] += wb*jb[i]*eb + wd*jd[i]*ed
+				for j := 0; j < 3; j++ {
+					a[i][j] += wb*jb[i]*jb[j] + wd*jd[i]*jd[j]
+				}
+			}
+		}
+		d, ok := solve3x3(a, [3]float64{-g[0], -g[1], -g[2]})
+		if !ok || math.Hypot(d[0], d[1]) > 1 || math.Abs(d[2]) > 0.5 {
+			return x0, y0, th0 // degenerate, or diverging: keep the guess
+		}
+		x, y, th = x+d[0], y+d[1], th+d[2]
+		if math.Abs(d[0])+math.Abs(d[1]) < 1e-5 && math.Abs(d[2]) < 1e-6 {
+			break
+		}
+	}
+	return x, y, th
+}
+
+// solve3x3 solves a·v = b by Cramer's rule.
+func solve3x3(a [3][3]float64, b [3]float64) ([3]float64, bool) {
+	det := func(m [3][3]float64) float64 {
+		return m[0][0]*(m[1][1]*m[2][2]-m[1][2]*m[2][1]) -
+			m[0][1]*(m[1][0]*m[2][2]-m[1][2]*m[2][0]) +
+			m[0][2]*(m[1][0]*m[2][1]-m[1][1]*m[2][0])
+	}
+	d := det(a)
+	// Singular relative to the matrix's own scale (its entries reach 1e6).
+	scale := math.Abs(a[0][0] * a[1][1] * a[2][2])
+	if math.IsNaN(d) || scale == 0 || math.Abs(d) <= 1e-9*scale {
+		return [3]float64{}, false
+	}
+	var v [3]float64
+	for c := 0; c < 3; c++ {
+		m := a
+		for r := 0; r < 3; r++ {
+			m[r][c] = b[r]
+		}
+		v[c] = det(m) / d
+	}
+	return v, true
 }
 
 // targetDistance is the distance to marker id: from a recent sighting carried

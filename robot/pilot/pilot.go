@@ -142,6 +142,8 @@ type Pilot struct {
 	faultReason string
 
 	route          []int
+	stopM          float64     // from the route directive; 0: the config's
+	park           *[2]float64 // park spot of the last step, from the route directive
 	released, step int
 	routeEpoch     uint64
 	routeSeq       uint64 // seq of the route directive applied last
@@ -150,11 +152,16 @@ type Pilot struct {
 	mapTurned   float64
 	backoffLeft float64
 
-	tgt        track
-	searching  bool
-	searchDir  float64
-	searched   float64
-	searchOver time.Duration
+	tgt       track
+	searching bool
+	// aim is the bearing (from the heading) of where the robot drives to,
+	// and ahead how far it still drives.
+	aim, ahead float64
+	// hiddenSince: facing a mapped target that does not show, since then.
+	hiddenSince time.Time
+	searchDir   float64
+	searched    float64
+	searchOver  time.Duration
 
 	blocked   bool
 	blockedBy faceHit
@@ -188,7 +195,7 @@ func New(cfg Config) (*Pilot, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Pilot{cfg: c, seq: map[topics.Kind]uint64{}, scale: 1, lastCheckpoint: -1}, nil
+	return &Pilot{cfg: c, seq: map[topics.Kind]uint64{}, scale: 1, lastCheckpoint: -1, ahead: math.Inf(1)}, nil
 }
 
 // Config returns the configuration in use, defaults filled in.
@@ -202,6 +209,9 @@ func (p *Pilot) State() string {
 	s, _ := p.stateAndReason()
 	return s
 }
+
+// StateReason returns the state and why (a fault's reason, a hold's).
+func (p *Pilot) StateReason() (string, string) { return p.stateAndReason() }
 
 // Step runs one control tick: it takes the time, what arrived and the latest
 // camera frame, and returns the drive command and the messages to publish.
@@ -357,14 +367,19 @@ func (p *Pilot) navigate(now time.Time, frame []seen, gateOpen bool, out *Output
 			return 0, 0
 		}
 	}
+	if p.parking() {
+		return p.parkNav(now, frame, out)
+	}
 	id := p.route[p.step]
 	if p.tgt.valid && p.tgt.id == id && now.Sub(p.tgt.at) <= p.cfg.TargetLostAfter {
 		p.searching = false
 		b := wrap(p.tgt.bearing - (p.heading - p.tgt.headingAt))
+		p.aim = b
 		d := p.tgt.distM - (p.odo - p.tgt.odoAt)
+		p.ahead = d - p.stopDistance()
 		ang = clamp(p.cfg.HeadingGain*b, p.cfg.MaxTurnRps)
-		if math.Abs(b) < p.cfg.DriveConeRad {
-			v := math.Max(p.cfg.MinSpeedMps, math.Min(p.cfg.MaxSpeedMps, 0.8*(d-p.cfg.StopDistanceM)))
+		if math.Abs(b) < p.cfg.DriveConeRad && (math.Abs(b) < alignedRad || !p.faceAhead(frame)) {
+			v := math.Max(p.cfg.MinSpeedMps, math.Min(p.cfg.MaxSpeedMps, 0.8*(d-p.stopDistance())))
 			lin = v * math.Cos(b)
 			// The reflex guards forward motion only: a disc turning in place
 			// hits nothing, and yielding while turning could wait forever on
@@ -374,6 +389,24 @@ func (p *Pilot) navigate(now time.Time, frame []seen, gateOpen bool, out *Output
 			}
 		}
 		return lin, ang
+	}
+	if m, ok := p.markers[id]; ok && p.fix {
+		// The map says where it is: face it and wait for it to show. Another
+		// robot passing in front of a marker hides it for a while; spinning
+		// would only miss it again.
+		p.searching = false
+		b := wrap(math.Atan2(m[1]-p.y, m[0]-p.x) - p.th)
+		if math.Abs(b) > p.cfg.DriveConeRad/2 {
+			p.hiddenSince = time.Time{}
+			return 0, clamp(p.cfg.HeadingGain*b, p.cfg.SearchTurnRps)
+		}
+		if p.hiddenSince.IsZero() {
+			p.hiddenSince = now
+		}
+		if now.Sub(p.hiddenSince) >= p.cfg.HiddenTimeout {
+			p.fault(now, out, fmt.Sprintf("marker %d not seen for %v while facing where the map has it", id, p.cfg.HiddenTimeout))
+		}
+		return 0, 0
 	}
 	if !p.searching {
 		p.searching = true
@@ -386,6 +419,49 @@ func (p *Pilot) navigate(now time.Time, frame []seen, gateOpen bool, out *Output
 		return 0, 0
 	}
 	return 0, p.searchDir * p.cfg.SearchTurnRps
+}
+
+// parking reports whether the robot drives its last step to a park spot.
+func (p *Pilot) parking() bool {
+	return p.park != nil && p.navigating() && p.step == len(p.route)-1
+}
+
+// parkNav drives the last step to the park spot by the pose estimate: the
+// markers seen on the way keep correcting it, the last decimetres are dead
+// reckoning. Without a pose it turns until markers give one, and faults
+// after a full turn and FindTimeout more, like a marker search. The step
+// is reached within ParkToleranceM, or within twice that once the spot is
+// behind the robot (it passed it).
+func (p *Pilot) parkNav(now time.Time, frame []seen, out *Output) (lin, ang float64) {
+	if !p.fix {
+		if !p.searching {
+			p.searching, p.searched, p.searchOver, p.searchDir = true, 0, 0, 1
+		}
+		if p.searched >= 2*math.Pi && p.searchOver >= p.cfg.FindTimeout {
+			p.fault(now, out, "no pose to park by: no mapped marker seen after a full turn")
+			return 0, 0
+		}
+		return 0, p.searchDir * p.cfg.SearchTurnRps
+	}
+	p.searching = false
+	dx, dy := p.park[0]-p.x, p.park[1]-p.y
+	d := math.Hypot(dx, dy)
+	b := wrap(math.Atan2(dy, dx) - p.th)
+	p.aim, p.ahead = b, d
+	tol := p.cfg.ParkToleranceM
+	if d <= tol || (d <= 2*tol && math.Abs(b) > math.Pi/2) {
+		p.reach(now, out)
+		return 0, 0
+	}
+	ang = clamp(p.cfg.HeadingGain*b, p.cfg.MaxTurnRps)
+	if math.Abs(b) < p.cfg.DriveConeRad && (math.Abs(b) < alignedRad || !p.faceAhead(frame)) {
+		v := math.Max(p.cfg.MinSpeedMps, math.Min(p.cfg.MaxSpeedMps, 0.8*d))
+		lin = v * math.Cos(b)
+		if p.reflex(now, frame, out); p.blocked || p.yielding {
+			return 0, 0
+		}
+	}
+	return lin, ang
 }
 
 // searchDirection picks the shorter way round to marker id: from the map and
@@ -405,6 +481,8 @@ func (p *Pilot) searchDirection(id int) float64 {
 
 func (p *Pilot) resetNav() {
 	p.tgt = track{}
+	p.aim, p.ahead = 0, math.Inf(1)
+	p.hiddenSince = time.Time{}
 	p.searching = false
 	p.searched = 0
 	p.searchOver = 0
@@ -420,7 +498,7 @@ func (p *Pilot) fault(now time.Time, out *Output, reason string) {
 
 // trackTarget records a sighting of the target and checks whether it is reached.
 func (p *Pilot) trackTarget(now time.Time, frame []seen, out *Output) {
-	if !p.navigating() {
+	if !p.navigating() || p.parking() {
 		return
 	}
 	id := p.route[p.step]
@@ -429,11 +507,25 @@ func (p *Pilot) trackTarget(now time.Time, frame []seen, out *Output) {
 			continue
 		}
 		p.tgt = track{valid: true, id: id, at: now, distM: s.distM, bearing: s.bearing, headingAt: p.heading, odoAt: p.odo}
-		if s.distM <= p.cfg.StopDistanceM {
+		if s.distM <= p.stopDistance() {
 			p.reach(now, out)
 		}
 		return
 	}
+}
+
+// stopDistance is how far short of the current target the robot stops: the
+// park distance for the route's last marker (its final goal, when the route
+// gives no park spot), the stop distance for the others (the route
+// directive's, else the config's).
+func (p *Pilot) stopDistance() float64 {
+	if p.step == len(p.route)-1 {
+		return p.cfg.ParkDistanceM
+	}
+	if p.stopM > 0 {
+		return p.stopM
+	}
+	return p.cfg.StopDistanceM
 }
 
 func (p *Pilot) reach(now time.Time, out *Output) {
@@ -446,11 +538,15 @@ func (p *Pilot) reach(now time.Time, out *Output) {
 	p.resetNav()
 }
 
-// reflex is the local reaction to another robot's face ahead.
+// reflex is the local reaction to another robot's face in the way: in the
+// corridor ahead of where the robot is going (p.aim: it drives while it
+// still turns towards its target, and a robot standing beside the path it
+// turns onto is not in its way), closer than FaceStopDistanceM along it,
+// within ReflexHalfWidthM of it sideways and within ±ForwardConeRad.
 func (p *Pilot) reflex(now time.Time, frame []seen, out *Output) {
 	var front, side *faceHit
 	for _, s := range frame {
-		if s.kind != topics.MarkerFace || s.distM > p.cfg.FaceStopDistanceM || math.Abs(s.bearing) > p.cfg.ForwardConeRad {
+		if s.kind != topics.MarkerFace || !p.inCorridor(s, p.aim, p.lookAhead()) {
 			continue
 		}
 		h := faceHit{id: s.id, robot: s.robot, face: s.face, distM: s.distM, bearing: s.bearing}
@@ -491,6 +587,40 @@ func (p *Pilot) reflex(now time.Time, frame []seen, out *Output) {
 	}
 }
 
+// lookAhead is how far ahead the reflex looks: FaceStopDistanceM, but no
+// farther than the robot still drives (to its stop point) plus reflexBeyondM
+// for its own front. A robot parked just past the stop point is not in the
+// way.
+func (p *Pilot) lookAhead() float64 {
+	return math.Min(p.cfg.FaceStopDistanceM, math.Max(0, p.ahead)+reflexBeyondM)
+}
+
+// reflexBeyondM: faces this far past the stop point still count (the
+// robot's front is 0.09 m ahead of its centre).
+const reflexBeyondM = 0.15
+
+// inCorridor reports whether a face sighting lies in the corridor towards
+// bearing dir (from the heading): ahead by at most reach, within
+// ±ForwardConeRad and ReflexHalfWidthM sideways.
+func (p *Pilot) inCorridor(s seen, dir, reach float64) bool {
+	a := wrap(s.bearing - dir)
+	return math.Abs(a) <= p.cfg.ForwardConeRad && s.distM*math.Cos(a) <= reach &&
+		math.Abs(s.distM*math.Sin(a)) <= p.cfg.ReflexHalfWidthM
+}
+
+// faceAhead reports whether another robot's face is close in the corridor
+// of the heading: the robot then finishes turning towards its aim before it
+// drives (it drives while it turns, and would sweep into a robot standing
+// beside the path it turns onto).
+func (p *Pilot) faceAhead(frame []seen) bool {
+	for _, s := range frame {
+		if s.kind == topics.MarkerFace && p.inCorridor(s, 0, p.lookAhead()) {
+			return true
+		}
+	}
+	return false
+}
+
 func faceEvent(kind string, h faceHit) topics.Event {
 	id, d := h.id, h.distM
 	return topics.Event{Kind: kind, Other: h.robot, Face: h.face, Marker: &id, DistanceM: &d}
@@ -505,6 +635,9 @@ func (p *Pilot) stamp(k topics.Kind, now time.Time) topics.Header {
 	p.seq[k]++
 	return topics.Stamp(p.cfg.ID, p.seq[k], now)
 }
+
+// alignedRad: heading this close to the aim counts as aligned.
+const alignedRad = 0.05
 
 func clamp(v, lim float64) float64 { return math.Max(-lim, math.Min(lim, v)) }
 
