@@ -20,9 +20,13 @@ type Config struct {
 	FaceBase   int // default 100
 	ArenaMaxID int // default 49
 
-	MaxSpeedMps     float64 // forward speed limit, default 0.25
-	MinSpeedMps     float64 // creeping speed near the stop distance, default 0.05
-	MaxTurnRps      float64 // turn rate limit while tracking, default 1.5
+	MaxSpeedMps float64 // forward speed limit, default 0.25
+	MinSpeedMps float64 // creeping speed near the stop distance, default 0.05
+	MaxTurnRps  float64 // turn rate limit while tracking, default 1.5
+	// MaxAccelMps2: forward (and reverse) speed grows by at most this per
+	// second, so that the drive follows the commands odometry integrates.
+	// Default 0.4; keep it at or below the drive's own acceleration.
+	MaxAccelMps2    float64
 	SearchTurnRps   float64 // turn rate while looking for the target, default 0.8
 	MapTurnRps      float64 // turn rate of the mapping sweep, default 0.5
 	BackoffSpeedMps float64 // reverse speed of a back-off, default 0.1
@@ -76,6 +80,7 @@ func DefaultConfig(id string, faces topics.FaceIDs) Config {
 		MaxSpeedMps:       0.25,
 		MinSpeedMps:       0.05,
 		MaxTurnRps:        1.5,
+		MaxAccelMps2:      0.4,
 		SearchTurnRps:     0.8,
 		MapTurnRps:        0.5,
 		BackoffSpeedMps:   0.1,
@@ -126,6 +131,7 @@ func (c Config) withDefaults() (Config, error) {
 	setF(&c.MaxSpeedMps, d.MaxSpeedMps)
 	setF(&c.MinSpeedMps, d.MinSpeedMps)
 	setF(&c.MaxTurnRps, d.MaxTurnRps)
+	setF(&c.MaxAccelMps2, d.MaxAccelMps2)
 	setF(&c.SearchTurnRps, d.SearchTurnRps)
 	setF(&c.MapTurnRps, d.MapTurnRps)
 	setF(&c.BackoffSpeedMps, d.BackoffSpeedMps)
@@ -168,7 +174,7 @@ func (c Config) validate() error {
 		return fmt.Errorf("pilot config: face_base %d must be above arena_max_id %d >= 0", c.FaceBase, c.ArenaMaxID)
 	}
 	for name, v := range map[string]float64{
-		"max_speed_mps": c.MaxSpeedMps, "min_speed_mps": c.MinSpeedMps, "max_turn_rps": c.MaxTurnRps,
+		"max_speed_mps": c.MaxSpeedMps, "min_speed_mps": c.MinSpeedMps, "max_turn_rps": c.MaxTurnRps, "max_accel_mps2": c.MaxAccelMps2,
 		"search_turn_rps": c.SearchTurnRps, "map_turn_rps": c.MapTurnRps, "backoff_speed_mps": c.BackoffSpeedMps,
 		"heading_gain": c.HeadingGain, "drive_cone_rad": c.DriveConeRad, "stop_distance_m": c.StopDistanceM,
 		"park_distance_m":      c.ParkDistanceM,

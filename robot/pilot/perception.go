@@ -133,8 +133,22 @@ func (p *Pilot) locate(frame []seen) {
 		}
 		x, y, th = refinePose(ms, x, y, th)
 	}
+	if p.fix {
+		// Blend the new fix into the dead-reckoned pose: one frame's fix is
+		// noisy (centimetres along the line of sight, more sideways from
+		// markers across the arena), and a robot parks by its pose.
+		k := fixGain
+		p.x += k * (x - p.x)
+		p.y += k * (y - p.y)
+		p.th = wrap(p.th + k*wrap(th-p.th))
+		return
+	}
 	p.x, p.y, p.th, p.fix = x, y, wrap(th), true
 }
+
+// fixGain is how much of each new fix the pose estimate takes (at 20 frames
+// a second, it follows a change within half a second).
+const fixGain = 0.3
 
 // markerObs is one mapped marker seen in a frame: its map position, and
 // the camera's distance and bearing.

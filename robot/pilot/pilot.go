@@ -266,6 +266,15 @@ func (p *Pilot) Step(in Input) Output {
 	if !gateOpen {
 		lin, ang = 0, 0
 	}
+	// Speed up no faster than the drive can: odometry integrates the
+	// commands, so a command the wheels cannot follow is distance the pose
+	// estimate counts and the robot never drove. Slowing down is not
+	// limited (a halt is immediate; the drive brakes hard).
+	if up := p.cfg.MaxAccelMps2 * dt; math.Abs(lin) > math.Abs(p.cmdLin)+up && lin*p.cmdLin >= 0 {
+		lin = math.Copysign(math.Abs(p.cmdLin)+up, lin)
+	} else if lin*p.cmdLin < 0 {
+		lin = math.Copysign(math.Min(math.Abs(lin), up), lin)
+	}
 	out.LinearMps, out.AngularRps = lin, ang
 	out.Halt = lin == 0 && ang == 0
 	p.cmdLin, p.cmdAng = lin, ang
