@@ -51,6 +51,9 @@ type Result struct {
 	Makespan   time.Duration // start of missions -> last robot done (Limit when unfinished)
 	LowerBound time.Duration // the longest route driven alone
 	Holds      int
+	// Moving and Waiting are how many robots, on average over the run,
+	// drove a reserved leg and waited for one (reservation planner only).
+	Moving, Waiting float64
 	// ParkErrM is the largest distance, at the end of a finished run,
 	// between where a robot truly stands and its park spot.
 	ParkErrM float64
@@ -300,16 +303,17 @@ func run(cfg Config, only []int) (Result, error) {
 		return res, err
 	}
 	ccfg := core.Config{Missions: mf, Planner: core.NoTraffic{}}
+	var rp *traffic.Reserver
 	nop := zerolog.Nop()
 	ccfg.Log = &nop
 	if cfg.Traffic {
 		ccfg.Planner = traffic.New(traffic.DefaultConfig())
 		if cfg.Reserve {
-			res := traffic.NewReserver(traffic.ReserverConfig{})
+			rp = traffic.NewReserver(traffic.ReserverConfig{})
 			if trace != nil {
-				res.Trace = func(l string) { trace(fmt.Sprintf("%.1fs %s", w.Elapsed().Seconds(), l)) }
+				rp.Trace = func(l string) { trace(fmt.Sprintf("%.1fs %s", w.Elapsed().Seconds(), l)) }
 			}
-			ccfg.Planner = res
+			ccfg.Planner = rp
 		}
 	}
 	c, err := core.New(ccfg, st)
@@ -403,6 +407,12 @@ func run(cfg Config, only []int) (Result, error) {
 				res.Stuck = append(res.Stuck, fmt.Sprintf("%s: pilot %s (%s), core %s, target %d, reached %d, holds %v",
 					r.ID, ps, why, r.State, target, r.Reached, r.Holds))
 			}
+		}
+	}
+	if rp != nil {
+		if st := rp.Stats(); st.Calls > 0 {
+			res.Moving = float64(st.Moving) / float64(st.Calls)
+			res.Waiting = float64(st.WaitLeg+st.WaitStanding+st.WaitOrder) / float64(st.Calls)
 		}
 	}
 	res.Contacts = w.Collisions()

@@ -43,8 +43,8 @@ func TestCampaign(t *testing.T) {
 	var finished, collisions, collisionsOff, undrivable int
 	var ratioSum, parkErr float64
 	type group struct {
-		runs, finished int
-		ratioSum       float64
+		runs, finished          int
+		ratioSum, moving, waits float64
 	}
 	groups := map[int]*group{}
 	for i := 0; i < n; i++ {
@@ -77,6 +77,8 @@ func TestCampaign(t *testing.T) {
 			groups[robots] = g
 		}
 		g.runs++
+		g.moving += on.Moving
+		g.waits += on.Waiting
 		parkErr = max(parkErr, on.ParkErrM)
 		if on.Finished {
 			finished++
@@ -104,14 +106,14 @@ func TestCampaign(t *testing.T) {
 	}
 	fmt.Println()
 	tw = tabwriter.NewWriter(os.Stdout, 2, 8, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "robots\truns\tfinished\tmean ratio\t")
+	fmt.Fprintln(tw, "robots\truns\tfinished\tmean ratio\tdriving\twaiting\t")
 	for k := 4; k <= 12; k++ {
 		if g := groups[k]; g != nil {
 			m := 0.0
 			if g.finished > 0 {
 				m = g.ratioSum / float64(g.finished)
 			}
-			fmt.Fprintf(tw, "%d\t%d\t%d\t%.2f\t\n", k, g.runs, g.finished, m)
+			fmt.Fprintf(tw, "%d\t%d\t%d\t%.2f\t%.1f\t%.1f\t\n", k, g.runs, g.finished, m, g.moving/float64(g.runs), g.waits/float64(g.runs))
 		}
 	}
 	tw.Flush()

@@ -10,16 +10,21 @@ import (
 
 // Stats counts what the planner has done since New.
 type Stats struct {
-	Holds     int // holds issued
-	Releases  int // holds released
-	Late      int // holds issued when the robot could no longer stop before the zone
-	Blocked   int // holds that waiting alone cannot clear (parked/offline robot, gridlock)
-	Rejected  int // robots rejected as bad input
-	HeadOns   int // head-on reports resolved
-	Deferred  int // releases put off because another robot left the same zone this call
-	Backoffs  int // back-offs ordered to break a gridlock
-	Stalls    int // Reserver: legs reserved without the deadlock check after a stall
-	LastError string
+	Holds    int // holds issued
+	Releases int // holds released
+	Late     int // holds issued when the robot could no longer stop before the zone
+	Blocked  int // holds that waiting alone cannot clear (parked/offline robot, gridlock)
+	Rejected int // robots rejected as bad input
+	HeadOns  int // head-on reports resolved
+	Deferred int // releases put off because another robot left the same zone this call
+	Backoffs int // back-offs ordered to break a gridlock
+	Stalls   int // Reserver: legs reserved without the deadlock check after a stall
+	// Reserver, summed over Plan calls: robots on a leg, and robots waiting
+	// for their next leg because of another robot's leg, a robot standing
+	// in the way, or the deadlock check. Divided by Calls, they say how
+	// many robots drive and wait at a time, on average.
+	Calls, Moving, WaitLeg, WaitStanding, WaitOrder int
+	LastError                                       string
 }
 
 // Planner predicts conflicts and issues holds. It is not safe for concurrent

@@ -285,6 +285,8 @@ func (p *Reserver) Plan(now time.Time, in []Robot) []Order {
 		p.lastGrant = now
 	}
 	stalled := !moving && now.Sub(p.lastGrant) >= p.cfg.StallAfter
+	p.stats.Calls++
+	p.stats.Moving += len(fleet.moving)
 	for _, r := range robots {
 		st := p.robots[r.ID]
 		if st.leg != nil || r.Done || r.Step >= len(r.Route) || !r.Online || st.released > r.Step {
@@ -333,6 +335,14 @@ func (p *Reserver) Plan(now time.Time, in []Robot) []Order {
 		}
 		if blocker == "" {
 			continue // free, but one leg per call: next call
+		}
+		switch o := p.robots[blocker]; {
+		case blocker == "(order)":
+			p.stats.WaitOrder++
+		case o != nil && o.leg != nil:
+			p.stats.WaitLeg++
+		default:
+			p.stats.WaitStanding++
 		}
 		if st.waiting == nil && r.Step > 0 {
 			// It stands at a node and must wait: make the wait visible.
