@@ -12,7 +12,8 @@ import (
 	"collaborate/topics"
 )
 
-// benchCore is a core with a map and n online robots, each with a mission.
+// benchCore is a core with a map of n markers and n online robots, each
+// with a mission ending at its own marker (final goals must differ).
 func benchCore(b *testing.B, n int) (*Core, []string) {
 	b.Helper()
 	path := filepath.Join(b.TempDir(), "o.db")
@@ -21,7 +22,7 @@ func benchCore(b *testing.B, n int) (*Core, []string) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
-	m := ring(3, 12)
+	m := ring(3*float64(n)/12, n)
 	m.Header = topics.Stamp(Sender, 1, t0)
 	if err := st.SaveMap(m); err != nil {
 		b.Fatal(err)
@@ -31,7 +32,7 @@ func benchCore(b *testing.B, n int) (*Core, []string) {
 	ids := make([]string, n)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("r%d", i)
-		fmt.Fprintf(&y, "  %s: {route: [%d, %d, %d]}\n", ids[i], i%12, (i+5)%12, (i+9)%12)
+		fmt.Fprintf(&y, "  %s: {route: [%d, %d, %d]}\n", ids[i], (i+n/3)%n, (i+2*n/3)%n, i)
 	}
 	f, err := mission.Parse([]byte(y.String()))
 	if err != nil {
@@ -55,7 +56,7 @@ func BenchmarkHandlePose(b *testing.B) {
 	c, ids := benchCore(b, 500)
 	poses := make([]*topics.Pose, len(ids))
 	for i, id := range ids {
-		x, y, d, tgt := 0.1, 0.2, 0.8, i%12
+		x, y, d, tgt := 0.1, 0.2, 0.8, (i+len(ids)/3)%len(ids)
 		poses[i] = &topics.Pose{Header: topics.Stamp(id, 2, t0), State: topics.StateMoving, XM: &x, YM: &y, DistanceM: &d, Target: &tgt}
 	}
 	now := t0
