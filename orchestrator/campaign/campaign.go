@@ -30,6 +30,7 @@ type Config struct {
 	// Reserve picks the reservation planner (traffic.Reserver) instead of
 	// the predictive one (traffic.Planner).
 	Reserve bool
+	NoGates bool // reservation planner without crossing gates
 	// NoReflex turns the robots' local face reflex off too: with Traffic
 	// false, nothing then keeps robots apart (the control case).
 	NoReflex  bool
@@ -309,7 +310,7 @@ func run(cfg Config, only []int) (Result, error) {
 	if cfg.Traffic {
 		ccfg.Planner = traffic.New(traffic.DefaultConfig())
 		if cfg.Reserve {
-			rp = traffic.NewReserver(traffic.ReserverConfig{})
+			rp = traffic.NewReserver(traffic.ReserverConfig{NoGates: cfg.NoGates})
 			if trace != nil {
 				rp.Trace = func(l string) { trace(fmt.Sprintf("%.1fs %s", w.Elapsed().Seconds(), l)) }
 			}

@@ -25,9 +25,20 @@
 //
 // At most one leg is reserved per Plan call. A reserved leg shrinks as its
 // robot drives it: the robot holds only the part from BackMarginM behind
-// its reported position to the leg's end, so a robot whose leg crosses
-// another's goes as soon as the other has passed the crossing. The leg is
-// freed when the robot's checkpoint for it arrives.
+// its reported position to the leg's end. The leg is freed when the
+// robot's checkpoint for it arrives.
+//
+// Crossing gates (the time windows of the conflict prediction): a leg that
+// comes near what is left of an older reserved leg may still be reserved
+// when that crossing lies at least MinRunM+StopAllowanceM ahead, and the
+// older leg does not end near it. The robot then drives up to its gate,
+// StopAllowanceM short of the crossing, and if the older robot has not
+// passed by then, it is held there (an Order with Hold) and released as
+// soon as what is left of the older leg is clear of its way: each hold is
+// released when its own conflict clears, one robot at a time. A gate
+// waits only for older legs, so the oldest leg never waits and every gate
+// opens in finite time. StopAllowanceM (0.20 m) covers the pose period,
+// the planner's tick, the directive's delivery and braking at 0.25 m/s.
 //
 // Where robots stand. Markers sit on the wall. On its way a robot stops
 // StopShortM short of a marker (its stop point, on the line from where it
@@ -44,15 +55,16 @@
 // arena can be decimetres off sideways.
 //
 // Collision-free by construction: robots move only on reserved legs, which
-// keep apart from each other (what is left of them only shrinks) and from
+// keep apart from each other (what is left of them only shrinks; a gated
+// leg is driven only up to its gate while the crossing is taken) and from
 // every robot standing still, and a robot standing still does not move
 // until it reserves a leg, which must in turn keep clear of every reserved
 // leg. Head-on meetings cannot arise between reserved legs. The robots'
 // face reflex is a second, local line of defence.
 //
-// Deadlock-free by construction: a robot on a reserved leg never waits for
-// another (nothing may enter what is left of its leg), so every reserved
-// leg ends in finite time. Every reservation keeps a witness order. When no
+// Deadlock-free by construction: a robot on a reserved leg waits for
+// nothing but older legs at its gate (nothing may enter what is left of its
+// leg), so, oldest first, every reserved leg ends in finite time. Every reservation keeps a witness order. When no
 // robot is moving, the witness's first leg is clear of every robot standing
 // (that is what the witness checked), and reserving it keeps the rest of
 // the witness valid, so the check passes (it replays the kept witness first;

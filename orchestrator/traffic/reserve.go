@@ -48,6 +48,18 @@ type ReserverConfig struct {
 	// noisy) to the leg's end. Legs crossing the part it has driven are
 	// free again. Default 0.10.
 	BackMarginM float64
+	// Crossing gates. A leg whose way crosses what is left of a leg
+	// reserved earlier may still be reserved when the crossing lies at
+	// least MinRunM+StopAllowanceM ahead: the robot drives up to
+	// StopAllowanceM short of it (its gate) and is held there until the
+	// earlier robot has passed. StopAllowanceM covers how far a robot
+	// drives between the pose that shows it at its gate and the hold that
+	// stops it (pose period, planner tick, delivery, braking). NoGates
+	// turns them off: crossing legs then wait for each other whole.
+	// Defaults 0.20 and 0.30.
+	StopAllowanceM float64
+	MinRunM        float64
+	NoGates        bool
 }
 
 func (c ReserverConfig) withDefaults() ReserverConfig {
@@ -75,6 +87,12 @@ func (c ReserverConfig) withDefaults() ReserverConfig {
 	if !(c.BackMarginM > 0) {
 		c.BackMarginM = 0.10
 	}
+	if !(c.StopAllowanceM > 0) {
+		c.StopAllowanceM = 0.20
+	}
+	if !(c.MinRunM > 0) {
+		c.MinRunM = 0.30
+	}
 	return c
 }
 
@@ -83,6 +101,12 @@ func (c ReserverConfig) withDefaults() ReserverConfig {
 type resLeg struct {
 	A, B Point
 	Step int
+	seq  uint64 // reservation order: a leg waits only for older legs
+	// gate is how far along the leg (metres from A) the robot may drive
+	// before an older leg's crossing; +Inf when nothing is in its way.
+	gate    float64
+	gatedBy string
+	gateAt  Point
 }
 
 type resRobot struct {
@@ -93,6 +117,8 @@ type resRobot struct {
 	leg       *resLeg // reserved leg, nil while standing
 	waiting   *Order
 	since     time.Time
+	atGate    *Order // held at its leg's gate, since gateSince
+	gateSince time.Time
 }
 
 // Reserver is the reservation planner; see the package doc for why it
@@ -103,6 +129,7 @@ type Reserver struct {
 	robots    map[string]*resRobot
 	finished  []HoldRecord
 	stats     Stats
+	legSeq    uint64
 	// witness is the order of legs (robot ids) that the last deadlock
 	// check found would finish every route after the last reserved leg.
 	witness []string
@@ -139,6 +166,9 @@ func (p *Reserver) Holds() map[string]Order {
 	for id, r := range p.robots {
 		if r.waiting != nil {
 			out[id] = *r.waiting
+		}
+		if r.atGate != nil {
+			out[id] = *r.atGate
 		}
 	}
 	return out
@@ -248,6 +278,7 @@ func (p *Reserver) Plan(now time.Time, in []Robot) []Order {
 		if st.leg != nil && r.Step > st.leg.Step {
 			st.at = st.leg.B
 			st.leg = nil // leg done: free it
+			st.atGate = nil
 		}
 		if !st.driven || len(r.Route) == 0 || !r.Online {
 			// Not (or no longer) driven by this planner: where the mission
@@ -275,7 +306,7 @@ func (p *Reserver) Plan(now time.Time, in []Robot) []Order {
 	fleet := p.index(robots)
 	searches := 0
 
-	var orders []Order
+	orders := p.gates(now, fleet)
 	granted := false
 	moving := false
 	for _, st := range p.robots {
@@ -294,7 +325,7 @@ func (p *Reserver) Plan(now time.Time, in []Robot) []Order {
 		}
 		stops := p.stops(r)
 		a, b := r.Pos, stops[0]
-		blocker, at := p.legBlocked(r, a, b, fleet)
+		blocker, at, gate, gatedBy, gateAt := p.legBlocked(r, a, b, fleet)
 		var witness []string
 		if blocker == "" && !granted && !stalled {
 			w, ok := p.safeAfter(r, robots, &searches)
@@ -321,7 +352,8 @@ func (p *Reserver) Plan(now time.Time, in []Robot) []Order {
 				}
 				p.Trace(l)
 			}
-			st.leg = &resLeg{A: a, B: b, Step: r.Step}
+			p.legSeq++
+			st.leg = &resLeg{A: a, B: b, Step: r.Step, seq: p.legSeq, gate: gate, gatedBy: gatedBy, gateAt: gateAt}
 			st.driven = true
 			fleet.moving = append(fleet.moving, r)
 			st.released = r.Step + 1
@@ -367,16 +399,28 @@ func (p *Reserver) Plan(now time.Time, in []Robot) []Order {
 
 // legBlocked says who is in the way of r driving a->b: another reserved leg
 // too close, or a robot standing too close to it.
-func (p *Reserver) legBlocked(r *Robot, a, b Point, f *fleetIndex) (string, Point) {
+func (p *Reserver) legBlocked(r *Robot, a, b Point, f *fleetIndex) (string, Point, float64, string, Point) {
 	move := p.cfg.RobotDiameterM + p.cfg.CorridorMarginM
 	still := p.cfg.RobotDiameterM + p.cfg.StaticMarginM
+	gate, gatedBy, gateAt := math.Inf(1), "", Point{}
 	for _, o := range f.moving {
 		if o.ID == r.ID {
 			continue
 		}
-		oa, ob := p.remaining(p.robots[o.ID].leg, o.Pos)
-		if segSegDist(a, b, oa, ob) < move {
-			return o.ID, midpoint(oa, ob)
+		ol := p.robots[o.ID].leg
+		oa, ob := p.remaining(ol, o.Pos)
+		e := entry(a, b, oa, ob, move)
+		if math.IsInf(e, 1) {
+			continue
+		}
+		// A gate waits for the older robot to pass; it must not wait for
+		// where that robot will then stand (its leg's end).
+		g := e - p.cfg.StopAllowanceM
+		if p.cfg.NoGates || g < p.cfg.MinRunM || pointSegDist(ol.B, a, b) < still {
+			return o.ID, midpoint(oa, ob), 0, "", Point{}
+		}
+		if g < gate {
+			gate, gatedBy, gateAt = g, o.ID, lerp(a, b, e/a.dist(b))
 		}
 	}
 	var who *Robot
@@ -388,9 +432,90 @@ func (p *Reserver) legBlocked(r *Robot, a, b Point, f *fleetIndex) (string, Poin
 		return true
 	})
 	if who != nil {
-		return who.ID, who.Pos
+		return who.ID, who.Pos, 0, "", Point{}
 	}
-	return "", Point{}
+	return "", Point{}, gate, gatedBy, gateAt
+}
+
+// entry is how far along a->b a robot first comes within clear of the
+// segment c-d (+Inf: never). The distance from a point moving along a->b to
+// a segment is convex in its position, so the points within clear form one
+// stretch: find the closest point, then the stretch's start.
+func entry(a, b, c, d Point, clear float64) float64 {
+	n := a.dist(b)
+	f := func(t float64) float64 { return pointSegDist(lerp(a, b, t), c, d) }
+	if f(0) < clear {
+		return 0
+	}
+	lo, hi := 0.0, 1.0
+	for i := 0; i < 60; i++ { // ternary search for the closest point
+		m1, m2 := lo+(hi-lo)/3, hi-(hi-lo)/3
+		if f(m1) <= f(m2) {
+			hi = m2
+		} else {
+			lo = m1
+		}
+	}
+	tm := (lo + hi) / 2
+	if f(tm) >= clear {
+		return math.Inf(1)
+	}
+	lo, hi = 0, tm
+	for i := 0; i < 50; i++ { // bisection for where it comes within clear
+		m := (lo + hi) / 2
+		if f(m) < clear {
+			hi = m
+		} else {
+			lo = m
+		}
+	}
+	return lo * n
+}
+
+// gates updates the gates of the robots on legs, oldest leg first: each
+// may drive only up to StopAllowanceM short of where it would come near
+// what is left of an older leg. A robot at its gate is held; it is released
+// when its way is clear. Older legs never wait for newer ones, so the
+// oldest leg always runs, and every gate opens in finite time.
+func (p *Reserver) gates(now time.Time, f *fleetIndex) []Order {
+	if p.cfg.NoGates {
+		return nil
+	}
+	move := p.cfg.RobotDiameterM + p.cfg.CorridorMarginM
+	ms := append([]*Robot(nil), f.moving...)
+	sort.Slice(ms, func(i, j int) bool { return p.robots[ms[i].ID].leg.seq < p.robots[ms[j].ID].leg.seq })
+	var orders []Order
+	for i, x := range ms {
+		st := p.robots[x.ID]
+		l := st.leg
+		l.gate, l.gatedBy = math.Inf(1), ""
+		for _, y := range ms[:i] {
+			ya, yb := p.remaining(p.robots[y.ID].leg, y.Pos)
+			e := entry(l.A, l.B, ya, yb, move)
+			if g := e - p.cfg.StopAllowanceM; g < l.gate {
+				l.gate, l.gatedBy, l.gateAt = g, y.ID, lerp(l.A, l.B, math.Min(1, e/math.Max(l.A.dist(l.B), 1e-9)))
+			}
+		}
+		n := l.A.dist(l.B)
+		done := 0.0
+		if n > 0 && x.Pos.finite() {
+			done = closestOnSeg(x.Pos, l.A, l.B) * n
+		}
+		switch {
+		case st.atGate == nil && done >= l.gate:
+			o := Order{Robot: x.ID, Hold: true, With: l.gatedBy, At: l.gateAt,
+				Reason: "waits at the crossing for " + l.gatedBy}
+			st.atGate, st.gateSince = &o, now
+			p.stats.Holds++
+			orders = append(orders, o)
+		case st.atGate != nil && (math.IsInf(l.gate, 1) || l.gate > done+0.1):
+			p.finished = append(p.finished, HoldRecord{Robot: x.ID, With: st.atGate.With, Start: st.gateSince, End: now})
+			p.stats.Releases++
+			orders = append(orders, Order{Robot: x.ID, Hold: false, Reason: "crossing clear"})
+			st.atGate = nil
+		}
+	}
+	return orders
 }
 
 // fleetIndex is the fleet as one Plan call sees it: the robots on reserved

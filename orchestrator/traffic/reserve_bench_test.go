@@ -47,7 +47,7 @@ func BenchmarkReserverConflictCheck(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				f := p.index(ptrs)
 				for k, r := range ptrs {
-					if who, _ := p.legBlocked(r, r.Pos, stops[k], f); who != "" {
+					if who, _, _, _, _ := p.legBlocked(r, r.Pos, stops[k], f); who != "" {
 						blocked++
 					}
 				}

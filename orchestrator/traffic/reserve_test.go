@@ -28,12 +28,13 @@ func route(ms ...int) []Point {
 
 func TestReserverOneLegPerCallAndNoCrossing(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	// a: 0 -> 6 and b: 3 -> 9 cross at the centre.
+	// a: 0 -> 6 and b: 3 -> 9 cross at the centre. Without crossing gates,
+	// crossing legs are never reserved together.
 	rs := []Robot{
 		{ID: "a", Online: true, Pos: home(0), Route: route(6, 0)},
 		{ID: "b", Online: true, Pos: home(3), Route: route(9, 3)},
 	}
-	p := NewReserver(ReserverConfig{})
+	p := NewReserver(ReserverConfig{NoGates: true})
 	p.Plan(now, rs)
 	na, _ := p.Released("a")
 	nb, _ := p.Released("b")
@@ -125,12 +126,13 @@ func TestReserverCrossingFreedOncePassed(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	// a: 0 -> 6 and b: 3 -> 9 cross at the centre. Whoever goes first, the
 	// other may go once the first has passed the crossing, before the first
-	// reaches its stop point.
+	// reaches its stop point (crossing gates off: it could go at once and
+	// wait at the crossing).
 	rs := []Robot{
 		{ID: "a", Online: true, Pos: home(0), Route: route(6, 0)},
 		{ID: "b", Online: true, Pos: home(3), Route: route(9, 3)},
 	}
-	p := NewReserver(ReserverConfig{})
+	p := NewReserver(ReserverConfig{NoGates: true})
 	p.Plan(now, rs)
 	first, second := 0, 1
 	if n, _ := p.Released("b"); n == 1 {
@@ -211,8 +213,8 @@ func drive(t *testing.T, p *Reserver, rs []Robot, legCalls, maxCalls int) bool {
 				l = &leg{from: r.Pos, to: p.robots[r.ID].leg.B}
 				legs[r.ID] = l
 			}
-			if l == nil {
-				continue
+			if l == nil || p.robots[r.ID].atGate != nil {
+				continue // standing, or held at a crossing gate
 			}
 			l.done++
 			r.Pos = lerp(l.from, l.to, math.Min(1, float64(l.done)/float64(legCalls)))
@@ -338,5 +340,66 @@ func TestReserverFinalGoalOnAnotherPath(t *testing.T) {
 	}
 	if rs[0].Pos.dist(Point{}) > 1e-9 {
 		t.Fatalf("a ended at %v, not its park spot", rs[0].Pos)
+	}
+}
+
+func TestReserverGateHoldsAtTheCrossing(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tick := func() time.Time { now = now.Add(100 * time.Millisecond); return now }
+	// a: 0 -> 6 goes first; b: 3 -> 9 crosses a's leg at the centre, 1.1 m
+	// ahead of it: b may start at once, and is held at its gate until a
+	// has passed.
+	rs := []Robot{
+		{ID: "a", Online: true, Pos: home(0), Route: route(6, 0)},
+		{ID: "b", Online: true, Pos: home(3), Route: route(9, 3)},
+	}
+	p := NewReserver(ReserverConfig{})
+	p.Plan(tick(), rs)
+	p.Plan(tick(), rs)
+	na, _ := p.Released("a")
+	nb, _ := p.Released("b")
+	if na != 1 || nb != 1 {
+		t.Fatalf("released a=%d b=%d: b should start towards its gate", na, nb)
+	}
+	gate := p.robots["b"].leg.gate
+	if !(gate > 0.3 && gate < 1.1) {
+		t.Fatalf("b's gate %.2f m along its leg, want before the centre (1.1 m)", gate)
+	}
+	bFrom, bTo := rs[1].Pos, p.robots["b"].leg.B
+	aFrom, aTo := rs[0].Pos, p.robots["a"].leg.B
+	// b reaches its gate while a is short of the crossing: b is held.
+	rs[1].Pos = lerp(bFrom, bTo, (gate+0.01)/bFrom.dist(bTo))
+	rs[0].Pos = lerp(aFrom, aTo, 0.3)
+	orders := p.Plan(tick(), rs)
+	if len(orders) != 1 || orders[0].Robot != "b" || !orders[0].Hold || orders[0].With != "a" {
+		t.Fatalf("orders %+v, want b held for a", orders)
+	}
+	// b's body is clear of a's whole remaining leg while it waits.
+	if d := pointSegDist(rs[1].Pos, rs[0].Pos, aTo); d < 0.30+0.15 {
+		t.Fatalf("b waits %.2f m from a's way", d)
+	}
+	// a passes the crossing: b goes on.
+	rs[0].Pos = lerp(aFrom, aTo, 0.95)
+	orders = p.Plan(tick(), rs)
+	if len(orders) != 1 || orders[0].Robot != "b" || orders[0].Hold {
+		t.Fatalf("orders %+v, want b released", orders)
+	}
+	if st := p.Stats(); st.Holds != 1 || st.Releases != 1 || len(p.Finished()) != 1 {
+		t.Fatalf("stats %+v, finished %v", st, p.Finished())
+	}
+	// Where a will stand at the end of its leg must be clear of the gated
+	// way: a stops at (0, -0.9), right on c's way along y = -0.9, which
+	// crosses a's leg 0.7 m ahead of c (room for a gate). c must wait.
+	rs2 := []Robot{
+		{ID: "a", Online: true, Pos: Point{0, 1}, Route: []Point{{0, -1.5}, {1.5, 1}}, Park: Point{1.2, 0.9}, HasPark: true},
+		{ID: "c", Online: true, Pos: Point{-1, -0.9}, Route: []Point{{1.5, -0.9}}, Park: Point{1, -0.9}, HasPark: true},
+	}
+	p = NewReserver(ReserverConfig{})
+	p.Plan(tick(), rs2)
+	p.Plan(tick(), rs2)
+	na, _ = p.Released("a")
+	nc, _ := p.Released("c")
+	if na != 1 || nc != 0 {
+		t.Fatalf("released a=%d c=%d: c's gate would wait for a standing robot", na, nc)
 	}
 }
