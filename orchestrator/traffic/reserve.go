@@ -475,8 +475,9 @@ func entry(a, b, c, d Point, clear float64) float64 {
 // gates updates the gates of the robots on legs, oldest leg first: each
 // may drive only up to StopAllowanceM short of where it would come near
 // what is left of an older leg. A robot at its gate is held; it is released
-// when its way is clear. Older legs never wait for newer ones, so the
-// oldest leg always runs, and every gate opens in finite time.
+// when its way is clear, one robot per call. Older legs never wait for
+// newer ones, so the oldest leg always runs, and every gate opens in finite
+// time.
 func (p *Reserver) gates(now time.Time, f *fleetIndex) []Order {
 	if p.cfg.NoGates {
 		return nil
@@ -485,6 +486,7 @@ func (p *Reserver) gates(now time.Time, f *fleetIndex) []Order {
 	ms := append([]*Robot(nil), f.moving...)
 	sort.Slice(ms, func(i, j int) bool { return p.robots[ms[i].ID].leg.seq < p.robots[ms[j].ID].leg.seq })
 	var orders []Order
+	released := false // one release per call: never all at once
 	for i, x := range ms {
 		st := p.robots[x.ID]
 		l := st.leg
@@ -508,7 +510,8 @@ func (p *Reserver) gates(now time.Time, f *fleetIndex) []Order {
 			st.atGate, st.gateSince = &o, now
 			p.stats.Holds++
 			orders = append(orders, o)
-		case st.atGate != nil && (math.IsInf(l.gate, 1) || l.gate > done+0.1):
+		case st.atGate != nil && !released && (math.IsInf(l.gate, 1) || l.gate > done+0.1):
+			released = true
 			p.finished = append(p.finished, HoldRecord{Robot: x.ID, With: st.atGate.With, Start: st.gateSince, End: now})
 			p.stats.Releases++
 			orders = append(orders, Order{Robot: x.ID, Hold: false, Reason: "crossing clear"})
