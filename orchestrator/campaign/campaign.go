@@ -20,6 +20,10 @@ import (
 	"collaborate/topics"
 )
 
+// parkGapM is how far in from the wall robots park beside their home marker
+// (the planner's ParkWallGapM): they start there, and end there.
+var _, parkGapM = traffic.NewReserver(traffic.ReserverConfig{}).StopDistances()
+
 // Config is one run.
 type Config struct {
 	Seed     int64
@@ -67,9 +71,6 @@ const (
 	diameterM = 3.0
 	markers   = 12
 	tick      = 50 * time.Millisecond
-	// parkGapM is how far in from the wall robots park, beside their home
-	// marker (traffic.ReserverConfig.ParkWallGapM): they start there.
-	parkGapM = 0.14
 	// minSep is the shortest leg, in marker steps around the ring: a third
 	// of a turn. Shorter legs run close to the wall and pass too near the
 	// robots standing in front of the markers in between.
@@ -133,10 +134,10 @@ func DrivableRoutes(seed int64, n, min, max int) ([]int, [][]int, error) {
 		return nil, nil, err
 	}
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x9e3779b97f4a7c15))
+	fm := trueMap(w)
 	for attempt := 0; attempt < 2000; attempt++ {
 		homes, routes := RandomRoutes(rng, n, min, max)
 		robots := make([]traffic.Robot, n)
-		fm := trueMap(w)
 		for k := range robots {
 			px, py, _ := mapping.ParkSpot(fm.Markers, homes[k], parkGapM)
 			park := traffic.Point{X: px, Y: py}

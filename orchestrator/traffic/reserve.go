@@ -63,35 +63,22 @@ type ReserverConfig struct {
 }
 
 func (c ReserverConfig) withDefaults() ReserverConfig {
-	if !(c.RobotDiameterM > 0) {
-		c.RobotDiameterM = 0.18
+	def := func(v *float64, d float64) {
+		if !(*v > 0) {
+			*v = d
+		}
 	}
-	if !(c.CorridorMarginM > 0) {
-		c.CorridorMarginM = 0.12
-	}
-	if !(c.StaticMarginM > 0) {
-		c.StaticMarginM = 0.06
-	}
-	if !(c.SafetySlackM > 0) {
-		c.SafetySlackM = 0.05
-	}
+	def(&c.RobotDiameterM, 0.18)
+	def(&c.CorridorMarginM, 0.12)
+	def(&c.StaticMarginM, 0.06)
+	def(&c.SafetySlackM, 0.05)
+	def(&c.StopShortM, 0.60)
+	def(&c.ParkWallGapM, 0.14)
+	def(&c.BackMarginM, 0.10)
+	def(&c.StopAllowanceM, 0.20)
+	def(&c.MinRunM, 0.30)
 	if c.StallAfter <= 0 {
 		c.StallAfter = 15 * time.Second
-	}
-	if !(c.StopShortM > 0) {
-		c.StopShortM = 0.60
-	}
-	if !(c.ParkWallGapM > 0) {
-		c.ParkWallGapM = 0.14
-	}
-	if !(c.BackMarginM > 0) {
-		c.BackMarginM = 0.10
-	}
-	if !(c.StopAllowanceM > 0) {
-		c.StopAllowanceM = 0.20
-	}
-	if !(c.MinRunM > 0) {
-		c.MinRunM = 0.30
 	}
 	return c
 }
@@ -619,8 +606,11 @@ func (p *Reserver) safetyState(r *Robot, robots []*Robot, slack float64) *safety
 
 // clear reports whether robot i can drive its next leg with every other
 // robot standing where it is.
-func (s *safety) clear(i int) bool {
-	from, to := s.pos[i], s.stops[i][0]
+func (s *safety) clear(i int) bool { return s.legClear(i, s.pos[i], s.stops[i][0]) }
+
+// legClear reports whether the leg from-to of robot i keeps clear of every
+// other robot standing where it is.
+func (s *safety) legClear(i int, from, to Point) bool {
 	for j, q := range s.pos {
 		if j != i && pointSegDist(q, from, to) < s.still {
 			return false
@@ -638,10 +628,8 @@ func (s *safety) advance(i int) {
 func (s *safety) canFinish(i int) bool {
 	from := s.pos[i]
 	for _, to := range s.stops[i] {
-		for j, q := range s.pos {
-			if j != i && pointSegDist(q, from, to) < s.still {
-				return false
-			}
+		if !s.legClear(i, from, to) {
+			return false
 		}
 		from = to
 	}

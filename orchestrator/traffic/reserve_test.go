@@ -265,12 +265,7 @@ func TestReserverFinishesWhereOneAtATimeCannot(t *testing.T) {
 			t.Fatalf("test set-up: after %s's first leg one robot can finish alone", first)
 		}
 	}
-	if !drive(t, p, rs, 10, 400) {
-		t.Fatalf("not finished: %+v", rs)
-	}
-	if st := p.Stats(); st.Stalls != 0 {
-		t.Fatalf("finished through %d stall fallbacks, not by the deadlock check", st.Stalls)
-	}
+	mustFinish(t, p, rs, 400)
 }
 
 func TestReserverRefusesADeadSwap(t *testing.T) {
@@ -294,6 +289,18 @@ func TestReserverRefusesADeadSwap(t *testing.T) {
 	}
 }
 
+// mustFinish drives the fleet to the end of every route, by the deadlock
+// check and not by the stall fallback.
+func mustFinish(t *testing.T, p *Reserver, rs []Robot, maxCalls int) {
+	t.Helper()
+	if !drive(t, p, rs, 10, maxCalls) {
+		t.Fatalf("not finished: %+v", rs)
+	}
+	if st := p.Stats(); st.Stalls != 0 {
+		t.Fatalf("finished through %d stall fallbacks, not by the deadlock check", st.Stalls)
+	}
+}
+
 // stopShort is the planner's default stop distance.
 var stopShort = ReserverConfig{}.withDefaults().StopShortM
 
@@ -310,12 +317,7 @@ func TestReserverThreeRobotCycle(t *testing.T) {
 		{ID: "c", Online: true, Pos: s8, Start: s8, HasStart: true, Route: route(10, 0)},
 	}
 	p := NewReserver(ReserverConfig{StallAfter: time.Hour})
-	if !drive(t, p, rs, 10, 600) {
-		t.Fatalf("the cycle did not finish: %+v", rs)
-	}
-	if st := p.Stats(); st.Stalls != 0 {
-		t.Fatalf("finished through %d stall fallbacks", st.Stalls)
-	}
+	mustFinish(t, p, rs, 600)
 }
 
 func TestReserverFinalGoalOnAnotherPath(t *testing.T) {
@@ -335,9 +337,7 @@ func TestReserverFinalGoalOnAnotherPath(t *testing.T) {
 	if na != 0 || nb != 1 {
 		t.Fatalf("released a=%d b=%d: a would park on b's way before b passed", na, nb)
 	}
-	if !drive(t, p, rs, 10, 600) {
-		t.Fatalf("not finished: %+v", rs)
-	}
+	mustFinish(t, p, rs, 600)
 	if rs[0].Pos.dist(Point{}) > 1e-9 {
 		t.Fatalf("a ended at %v, not its park spot", rs[0].Pos)
 	}

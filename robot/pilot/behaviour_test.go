@@ -2,6 +2,7 @@ package pilot_test
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -288,5 +289,25 @@ func TestReflexStopsForRobotOnThePath(t *testing.T) {
 				t.Fatalf("moving %v, state %s: want waiting", r.moving(), r.p.State())
 			}
 		})
+	}
+}
+
+func TestParkSpotOutsideTheArenaRejected(t *testing.T) {
+	w := newWorld()
+	me := w.add("r1", 0, 0, 0, 0)
+	r := newRig(t, w, me, nil)
+	d := route(1, 1, 2, 0, 2)
+	far := [2]float64{arenaR + 0.5, 0}
+	d.ParkXM, d.ParkYM = &far[0], &far[1]
+	out := r.step(pilot.Input{Map: w.fleetMap(1), Directives: []topics.Directive{d}})
+	if got := r.p.Stats().RejectedMessages; got != 1 {
+		t.Fatalf("rejected %d directives, want the one parking outside the arena", got)
+	}
+	if len(out.Problems) == 0 || !strings.Contains(out.Problems[0], "outside the arena") {
+		t.Fatalf("problems %q", out.Problems)
+	}
+	r.run(3*time.Second, nil)
+	if math.Hypot(me.x, me.y) > 1e-9 {
+		t.Fatalf("robot moved to (%.2f, %.2f) on a rejected route", me.x, me.y)
 	}
 }

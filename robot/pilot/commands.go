@@ -2,6 +2,7 @@ package pilot
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -24,11 +25,28 @@ func newer(epoch, seq, lastEpoch, lastSeq uint64) int {
 	return 0
 }
 
+// checkPark refuses a park spot outside the arena: beyond the ring of
+// mapped markers (which sit on the wall), the robot would drive into it.
+func (p *Pilot) checkPark(x, y float64) error {
+	r := 0.0
+	for _, m := range p.markers {
+		r = math.Max(r, math.Hypot(m[0], m[1]))
+	}
+	if len(p.markers) > 0 && math.Hypot(x, y) >= r {
+		return fmt.Errorf("directive: park spot (%.2f, %.2f) is outside the arena (markers at %.2f m from its centre)", x, y, r)
+	}
+	return nil
+}
+
 // applyDirective applies d once: only when its (epoch, seq) is newer than
 // the last applied. Latches (hold, stop, back-off wait, failsafe) are lifted
 // only as documented; nothing resumes the robot implicitly.
 func (p *Pilot) applyDirective(now time.Time, d *topics.Directive, out *Output) {
-	if err := d.Validate(); err != nil {
+	err := d.Validate()
+	if err == nil && d.ParkXM != nil && d.ParkYM != nil {
+		err = p.checkPark(*d.ParkXM, *d.ParkYM)
+	}
+	if err != nil {
 		p.stats.RejectedMessages++
 		out.Problems = append(out.Problems, fmt.Sprintf("directive rejected: %v", err))
 		return
