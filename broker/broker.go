@@ -169,7 +169,7 @@ func New(o Options) (*Broker, error) {
 			return nil, fmt.Errorf("broker: open store %s: %w", filepath.Join(o.StateDir, StateFile), err)
 		}
 	}
-	if err := b.listen(o); err != nil {
+	if err := b.listen(o, int(caps.MaximumPacketSize)); err != nil {
 		b.abort()
 		return nil, err
 	}
@@ -180,8 +180,9 @@ func New(o Options) (*Broker, error) {
 	return b, nil
 }
 
-// listen binds every configured listener.
-func (b *Broker) listen(o Options) error {
+// listen binds every configured listener. Every connection reads through a
+// framer that shrinks a PUBLISH over maxPacket (see framer).
+func (b *Broker) listen(o Options, maxPacket int) error {
 	bind := func(addr string) (net.Listener, error) {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -196,7 +197,7 @@ func (b *Broker) listen(o Options) error {
 			return err
 		}
 		b.addrs.TCP = ln.Addr().String()
-		if err := b.srv.AddListener(listeners.NewNet("tcp", ln)); err != nil {
+		if err := b.srv.AddListener(listeners.NewNet("tcp", &framedListener{Listener: ln, max: maxPacket})); err != nil {
 			return fmt.Errorf("broker: tcp listener: %w", err)
 		}
 	}
@@ -214,7 +215,7 @@ func (b *Broker) listen(o Options) error {
 		}
 		b.addrs.TLS = ln.Addr().String()
 		tl := tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
-		if err := b.srv.AddListener(listeners.NewNet("tls", tl)); err != nil {
+		if err := b.srv.AddListener(listeners.NewNet("tls", &framedListener{Listener: tl, max: maxPacket})); err != nil {
 			return fmt.Errorf("broker: tls listener: %w", err)
 		}
 	}
@@ -224,7 +225,7 @@ func (b *Broker) listen(o Options) error {
 			return err
 		}
 		b.addrs.WS = ln.Addr().String()
-		if err := b.srv.AddListener(newWSListener("ws", ln)); err != nil {
+		if err := b.srv.AddListener(newWSListener("ws", ln, maxPacket)); err != nil {
 			return fmt.Errorf("broker: ws listener: %w", err)
 		}
 	}

@@ -51,6 +51,7 @@ func (g *guard) Provides(b byte) bool {
 		mqtt.OnSubscribe,
 		mqtt.OnSessionEstablish,
 		mqtt.OnSessionEstablished,
+		mqtt.OnWillSent,
 		mqtt.OnDisconnect,
 	}, []byte{b})
 }
@@ -107,7 +108,11 @@ func (g *guard) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 	}
 	if atomic.LoadUint32(&cl.Properties.Will.Flag) == 1 {
 		w := cl.Properties.Will
-		if reason, why := g.checkPublish(role, name, w.TopicName, w.Payload, w.Retain); reason != "" {
+		reason, why := g.checkPublish(role, name, w.TopicName, w.Payload, w.Retain)
+		if reason == "" && role == RoleRobot {
+			reason, why = checkRobotWill(name, w.TopicName, w.Payload)
+		}
+		if reason != "" {
 			// A will bypasses OnPublish: check it now, and strip it
 			// rather than refuse, as for a publish.
 			atomic.StoreUint32(&cl.Properties.Will.Flag, 0)
@@ -122,6 +127,9 @@ func (g *guard) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 // checkPublish decides whether role may publish payload on topic; it returns
 // the drop reason and why, or "" to allow.
 func (g *guard) checkPublish(role Role, user, topic string, payload []byte, retain bool) (string, string) {
+	if n, ok := tooLarge(payload); ok {
+		return DropTooLarge, fmt.Sprintf("packet of %d bytes is over the broker's limit; its payload was discarded", n)
+	}
 	switch role {
 	case RoleOrchestrator:
 		if _, err := topics.Parse(topic); err != nil {
@@ -140,8 +148,24 @@ func (g *guard) checkPublish(role Role, user, topic string, payload []byte, reta
 	default:
 		return DropUnknownUser, "user " + user + " is no longer in the credentials"
 	}
+
 	if _, _, err := topics.DecodeTopic(topic, payload); err != nil {
 		return DropInvalidPayload, err.Error()
+	}
+	return "", ""
+}
+
+// checkRobotWill allows a robot only the last will the contract gives it:
+// its own status, state offline. The will is published by the broker on the
+// robot's behalf and tells the orchestrator the robot is gone, so anything
+// else (another state) would be a message the robot never sent at that time.
+func checkRobotWill(robot, topic string, payload []byte) (string, string) {
+	if topic != topics.Robot(robot, topics.KindStatus) {
+		return DropWillRefused, "a robot's last will must be on its own status topic"
+	}
+	st, err := topics.DecodeStatus(payload)
+	if err != nil || st.State != topics.StateOffline {
+		return DropWillRefused, "a robot's last will must be its status with state offline"
 	}
 	return "", ""
 }
@@ -178,7 +202,7 @@ func robotMayRead(id, topicOrFilter string) bool {
 	switch {
 	case topicOrFilter == topics.Robot(id, topics.KindCmd):
 		return true
-	case topicOrFilter == topics.TopicOrchestratorStatus:
+	case topicOrFilter == topics.TopicOrchestratorStatus, topicOrFilter == topics.TopicOrchestratorHeartbeat:
 		return true
 	case strings.HasPrefix(topicOrFilter, "fleet/"):
 		return true
@@ -256,6 +280,29 @@ func (g *guard) OnSessionEstablished(cl *mqtt.Client, pk packets.Packet) {
 	g.mu.Unlock()
 	if live && g.online != nil {
 		g.online(cl.ID)
+	}
+}
+
+// OnWillSent hands a robot's last will to the orchestrator, as any publish
+// of the robot: a will bypasses OnPublish. It was checked at CONNECT (its
+// own status, state offline). Only the live connection's will counts: one
+// taken over by a reconnect had its will cleared in OnSessionEstablish, and
+// mochi sends a will before OnDisconnect, so a late one is dropped here.
+func (g *guard) OnWillSent(cl *mqtt.Client, pk packets.Packet) {
+	if g.accept == nil || cl.Net.Inline {
+		return
+	}
+	if role, _ := g.roleOf(cl); role != RoleRobot {
+		return
+	}
+	g.mu.Lock()
+	live := g.current[cl.ID] == cl && !cl.IsTakenOver()
+	g.mu.Unlock()
+	if !live {
+		return
+	}
+	if err := g.accept(pk.TopicName, pk.Payload); err != nil {
+		g.log.Error().Err(err).Str("client", cl.ID).Msg("last will not accepted by the orchestrator")
 	}
 }
 

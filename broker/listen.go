@@ -123,10 +123,11 @@ type wsListener struct {
 	establish listeners.EstablishFn
 	upgrader  websocket.Upgrader
 	closeOnce sync.Once
+	maxPacket int
 }
 
-func newWSListener(id string, ln net.Listener) *wsListener {
-	l := &wsListener{id: id, ln: ln}
+func newWSListener(id string, ln net.Listener, maxPacket int) *wsListener {
+	l := &wsListener{id: id, ln: ln, maxPacket: maxPacket}
 	l.upgrader = websocket.Upgrader{
 		Subprotocols: []string{"mqtt"},
 		// Browsers of the dashboard connect from the HTTP port's origin;
@@ -157,7 +158,8 @@ func (l *wsListener) handle(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader has answered with an HTTP error
 	}
 	defer c.Close()
-	_ = l.establish(l.id, &wsConn{Conn: c.UnderlyingConn(), ws: c})
+	wc := &wsConn{Conn: c.UnderlyingConn(), ws: c}
+	_ = l.establish(l.id, &framedConn{Conn: wc, f: newFramer(wc, l.maxPacket)})
 }
 
 // wsConn is a net.Conn over binary WebSocket messages.

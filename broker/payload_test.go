@@ -1,6 +1,8 @@
 package broker
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -52,21 +54,47 @@ func TestBadPayloads(t *testing.T) {
 	}
 }
 
-// TestOversizedPacket: a packet over MaxPacketSize is refused by closing the
-// connection, and nothing of it is delivered.
+// TestOversizedPacket: a PUBLISH over MaxPacketSize is acknowledged and
+// dropped, counted and logged, whatever its size and QoS; nothing of it is
+// delivered, and the connection stays up. (Closing it instead makes an MQTT
+// 3.1.1 client resend the message after every reconnect, for ever.)
 func TestOversizedPacket(t *testing.T) {
 	needMosquitto(t)
 	b := startBroker(t, Options{})
 	s := readySub(t, b, "watch", "watcher", "probe/big", []byte("ready"), "#")
-	big := strings.Repeat("y", DefaultMaxPacketSize+1)
-	before := b.Drops()[DropTooLarge]
-	out, err := mosqPub(t, b.Addrs().TCP, "orch", "big-sender", "-q", "1", "-t", "probe/big", "-m", big)
-	if err == nil {
-		t.Errorf("mosquitto_pub succeeded with a %d byte packet: %s", len(big), out)
+	for _, c := range []struct {
+		desc, user, client, topic, qos string
+		size                           int
+	}{
+		{"just over the limit, orchestrator, QoS 1", "orch", "big-sender", "probe/big", "1", DefaultMaxPacketSize + 1},
+		{"300 KB status from a robot, QoS 1 retained", "r1", "r1", "robots/r1/status", "1", 300 * 1024},
+		{"2 MB pose from a robot, QoS 0", "r1", "r1", "robots/r1/pose", "0", 2 << 20},
+	} {
+		t.Run(c.desc, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "big.json")
+			big := `{"v":1,"pad":"` + strings.Repeat("y", c.size) + `"}`
+			if err := os.WriteFile(file, []byte(big), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			before := b.Drops()[DropTooLarge]
+			args := []string{"-q", c.qos, "-t", c.topic, "-f", file}
+			if c.topic == "robots/r1/status" {
+				args = append(args, "-r")
+			}
+			if out, err := mosqPub(t, b.Addrs().TCP, c.user, c.client, args...); err != nil {
+				t.Fatalf("the oversized publish was not acknowledged: %v: %s", err, out)
+			}
+			eventually(t, "the oversized packet to be counted", func() bool { return b.Drops()[DropTooLarge] == before+1 })
+			if !strings.Contains(b.logs.String(), "over the broker's limit") {
+				t.Errorf("log does not explain the drop")
+			}
+		})
 	}
-	eventually(t, "the oversized packet to be counted", func() bool { return b.Drops()[DropTooLarge] == before+1 })
-	if s.has("probe/big", "yyyy") {
-		t.Errorf("oversized message delivered")
+	if s.has("probe/big", "yyyy") || s.has("robots/r1/status", "yyyy") || s.has("robots/r1/pose", "yyyy") {
+		t.Errorf("an oversized message was delivered")
+	}
+	if s.has("probe/big", "too large") || s.has("robots/r1/status", "too large") {
+		t.Errorf("the broker's stand-in payload was delivered")
 	}
 	// Just under the limit goes through, for a topic outside the contract.
 	ok := strings.Repeat("z", DefaultMaxPacketSize-100)

@@ -35,7 +35,8 @@ func (p *presence) list() string {
 // overwrite its retained status; a real loss still is, and still does.
 func TestTakeover(t *testing.T) {
 	var p presence
-	b := startBroker(t, Options{OnClientOnline: p.online, OnClientOffline: p.offline})
+	var acc accepted
+	b := startBroker(t, Options{OnClientOnline: p.online, OnClientOffline: p.offline, Accept: acc.add})
 	statusTopic := topics.Robot("r1", topics.KindStatus)
 	will := statusPayload(t, "r1", topics.StateOffline)
 	robot := func(d *connDialer) *paho.ClientOptions {
@@ -69,10 +70,76 @@ func TestTakeover(t *testing.T) {
 	if got := in.last(statusTopic); got != string(online) {
 		t.Errorf("retained status after takeover = %s, want %s", got, online)
 	}
+	if n := acc.count(statusTopic, will); n != 0 {
+		t.Errorf("the orchestrator was handed %d wills of the taken-over connection", n)
+	}
 
 	// A real loss: the new connection drops without DISCONNECT.
 	d.cut()
 	eventually(t, "r1 reported offline", func() bool { return p.list() == "[online r1 online r1 offline r1]" })
 	eventually(t, "the will to be published", func() bool { return in.last(statusTopic) == string(will) })
+	// The orchestrator hears the will as it hears any publish of the robot.
+	eventually(t, "the will handed to the orchestrator", func() bool { return acc.count(statusTopic, will) == 1 })
 	_ = newer
+}
+
+// accepted records what the broker hands to Options.Accept.
+type accepted struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (a *accepted) add(topic string, payload []byte) error {
+	a.mu.Lock()
+	a.msgs = append(a.msgs, topic+" "+string(payload))
+	a.mu.Unlock()
+	return nil
+}
+
+func (a *accepted) count(topic string, payload []byte) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for _, m := range a.msgs {
+		if m == topic+" "+string(payload) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestRobotWillMustSayOffline: a robot's will that is not its own status
+// with state offline is stripped at CONNECT (counted, logged), so that its
+// death publishes nothing; a proper will still fires.
+func TestRobotWillMustSayOffline(t *testing.T) {
+	var acc accepted
+	b := startBroker(t, Options{Accept: acc.add})
+	in := newInbox()
+	if err := b.Subscribe("robots/#", 1, in.add); err != nil {
+		t.Fatal(err)
+	}
+	statusTopic := topics.Robot("r1", topics.KindStatus)
+	for _, c := range []struct {
+		desc, topic string
+		payload     []byte
+	}{
+		{"a status that says moving", statusTopic, statusPayload(t, "r1", topics.StateMoving)},
+		{"an offline status on the pose topic", topics.Robot("r1", topics.KindPose), statusPayload(t, "r1", topics.StateOffline)},
+	} {
+		t.Run(c.desc, func(t *testing.T) {
+			before := b.Drops()[DropWillRefused]
+			var d connDialer
+			o := pahoOpts(t, tcpURL(b.Addrs().TCP), "r1", "r1").SetAutoReconnect(false).SetConnectRetry(false).
+				SetBinaryWill(c.topic, c.payload, 1, true).SetCustomOpenConnectionFn(d.open)
+			connect(t, o)
+			if got := b.Drops()[DropWillRefused]; got != before+1 {
+				t.Fatalf("will_refused drops = %d, want %d", got, before+1)
+			}
+			d.cut()
+			eventually(t, "r1 gone", func() bool { return b.Info().ClientsConnected == 0 })
+			if in.has(c.topic, string(c.payload)) || acc.count(c.topic, c.payload) != 0 {
+				t.Fatalf("the stripped will was published")
+			}
+		})
+	}
 }

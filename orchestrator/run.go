@@ -257,7 +257,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		defer a.ext.Close()
 	}
-	a.runner.Start()
+	a.runner.Announce()
 
 	// The simulated fleet, each robot on its own MQTT connection.
 	var fleet *simfleet.Fleet
@@ -281,7 +281,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	loops, cancelLoops := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(3)
-	go func() { defer wg.Done(); a.runner.Run(loops, 100*time.Millisecond) }()
+	go func() { defer wg.Done(); a.runner.Run(loops, 100*time.Millisecond, topics.OrchestratorHeartbeatPeriod) }()
 	go func() { defer wg.Done(); a.web.Hub().Run(loops) }()
 	go func() { defer wg.Done(); a.watchStats(loops) }()
 	if fleet != nil {
@@ -360,8 +360,16 @@ func (a *app) accept(topic string, payload []byte) error {
 		a.mu.Unlock()
 	}
 	a.m.Observe(topic, payload)
-	a.web.Notify(topic, payload)
+	if !isHeartbeat(topic) {
+		a.web.Notify(topic, payload)
+	}
 	return nil
+}
+
+// isHeartbeat: heartbeats prove liveness and carry nothing the dashboard
+// shows that status and pose do not.
+func isHeartbeat(topic string) bool {
+	return topic == topics.TopicOrchestratorHeartbeat || strings.HasSuffix(topic, "/"+string(topics.KindHeartbeat))
 }
 
 func rejectReason(topic string) string {
@@ -387,6 +395,9 @@ func (a *app) publishOut(o core.Out) {
 		return
 	}
 	a.m.MessageOut(metrics.KindOf(o.Topic))
+	if isHeartbeat(o.Topic) {
+		return
+	}
 	if d, ok := o.Payload.(*topics.Directive); ok && d.Kind == topics.DirHold {
 		a.m.HoldStarted()
 		if t, err := topics.Parse(o.Topic); err == nil {
@@ -451,7 +462,10 @@ func (a *app) dialExternal() error {
 	}
 	a.ext, err = extbus.Dial(extbus.Options{URL: a.cfg.brokerURL, Username: a.cfg.username, Password: pass,
 		CAFile: a.cfg.tlsCA, WillTopic: topics.TopicOrchestratorStatus, WillPayload: will,
-		Log: a.log.With().Str("component", "extbus").Logger()})
+		Log: a.log.With().Str("component", "extbus").Logger(),
+		// A broker that restarted may have lost the retained status, map
+		// and fleet command, or published the will: say them again.
+		OnReconnect: a.runner.Announce})
 	if err != nil {
 		return fmt.Errorf("external broker: %w", err)
 	}

@@ -156,6 +156,22 @@ func TestRunSimRobot(t *testing.T) {
 	}
 	stamp := func() topics.Header { seq++; return topics.Stamp("orchestrator", seq, time.Now()) }
 	publish(topics.TopicOrchestratorStatus, &topics.OrchestratorState{Header: stamp(), State: topics.OrchOnline, Epoch: 1})
+	beatDone, beatStopped := make(chan struct{}), make(chan struct{})
+	go func() { // the orchestrator's heartbeat
+		defer close(beatStopped)
+		tk := time.NewTicker(topics.OrchestratorHeartbeatPeriod)
+		defer tk.Stop()
+		for seq := uint64(1); ; seq++ {
+			p, _ := topics.Encode(&topics.OrchestratorHeartbeat{Header: topics.Stamp("orchestrator", seq, time.Now()), Epoch: 1})
+			_ = b.Publish(topics.TopicOrchestratorHeartbeat, p, false, 0)
+			select {
+			case <-beatDone:
+				return
+			case <-tk.C:
+			}
+		}
+	}()
+	t.Cleanup(func() { close(beatDone); <-beatStopped })
 
 	dir := t.TempDir()
 	pwFile := filepath.Join(dir, "r1.password")

@@ -17,16 +17,18 @@ type Message interface {
 
 // messageName is the name a kind's errors start with.
 var messageName = map[Kind]string{
-	KindStatus:             "status",
-	KindPose:               "pose",
-	KindSightings:          "sightings",
-	KindCheckpoint:         "checkpoint",
-	KindEvents:             "event",
-	KindCmd:                "directive",
-	KindFleetCmd:           "fleet_cmd",
-	KindFleetMap:           "fleet_map",
-	KindOrchestratorStatus: "orchestrator_status",
-	KindSimWorld:           "world",
+	KindStatus:                "status",
+	KindPose:                  "pose",
+	KindSightings:             "sightings",
+	KindCheckpoint:            "checkpoint",
+	KindEvents:                "event",
+	KindHeartbeat:             "heartbeat",
+	KindCmd:                   "directive",
+	KindFleetCmd:              "fleet_cmd",
+	KindFleetMap:              "fleet_map",
+	KindOrchestratorStatus:    "orchestrator_status",
+	KindOrchestratorHeartbeat: "orchestrator_heartbeat",
+	KindSimWorld:              "world",
 }
 
 // New returns a pointer to an empty message of the kind's type.
@@ -42,6 +44,8 @@ func New(k Kind) (Message, error) {
 		return &Checkpoint{}, nil
 	case KindEvents:
 		return &Event{}, nil
+	case KindHeartbeat:
+		return &Heartbeat{}, nil
 	case KindCmd:
 		return &Directive{}, nil
 	case KindFleetCmd:
@@ -50,6 +54,8 @@ func New(k Kind) (Message, error) {
 		return &FleetMap{}, nil
 	case KindOrchestratorStatus:
 		return &OrchestratorState{}, nil
+	case KindOrchestratorHeartbeat:
+		return &OrchestratorHeartbeat{}, nil
 	case KindSimWorld:
 		return &World{}, nil
 	}
@@ -112,6 +118,9 @@ func DecodeCheckpoint(b []byte) (*Checkpoint, error) { return decodeAs[Checkpoin
 // DecodeEvent decodes and validates robots/{id}/events.
 func DecodeEvent(b []byte) (*Event, error) { return decodeAs[Event]("event", b) }
 
+// DecodeHeartbeat decodes and validates robots/{id}/heartbeat.
+func DecodeHeartbeat(b []byte) (*Heartbeat, error) { return decodeAs[Heartbeat]("heartbeat", b) }
+
 // DecodeDirective decodes and validates robots/{id}/cmd.
 func DecodeDirective(b []byte) (*Directive, error) { return decodeAs[Directive]("directive", b) }
 
@@ -126,6 +135,11 @@ func DecodeFleetMap(b []byte) (*FleetMap, error) { return decodeAs[FleetMap]("fl
 // DecodeOrchestratorState decodes and validates orchestrator/status.
 func DecodeOrchestratorState(b []byte) (*OrchestratorState, error) {
 	return decodeAs[OrchestratorState]("orchestrator_status", b)
+}
+
+// DecodeOrchestratorHeartbeat decodes and validates orchestrator/heartbeat.
+func DecodeOrchestratorHeartbeat(b []byte) (*OrchestratorHeartbeat, error) {
+	return decodeAs[OrchestratorHeartbeat]("orchestrator_heartbeat", b)
 }
 
 // DecodeWorld decodes and validates sim/world.

@@ -25,6 +25,8 @@ var validPayloads = map[topics.Kind]string{
 	topics.KindCheckpoint: `{"v":1,"sender":"r1","seq":2,"ts":"2026-11-26T23:00:00Z","epoch":3,"marker":5,"step":1,"final":false}`,
 	topics.KindEvents: `{"v":1,"sender":"r1","seq":4,"ts":"2026-11-26T23:00:00Z","kind":"blocked","other":"r2",` +
 		`"face":"front","marker":104,"distance_m":0.4,"detail":"head-on"}`,
+	topics.KindHeartbeat: `{"v":1,"sender":"r1","seq":31,"ts":"2026-11-26T23:00:00.5Z","state":"holding",` +
+		`"epoch":3,"cmd_seq":14,"route_epoch":3,"route_seq":12,"step":1}`,
 	topics.KindCmd: `{"v":1,"sender":"orchestrator","seq":12,"ts":"2026-11-26T23:00:00Z","epoch":3,"kind":"route",` +
 		`"route":[5,9,2],"released":2,"step":0,"reason":"mission m1"}`,
 	topics.KindFleetCmd: `{"v":1,"sender":"orchestrator","seq":1,"ts":"2026-11-26T23:00:00Z","epoch":3,"kind":"stop"}`,
@@ -32,7 +34,8 @@ var validPayloads = map[topics.Kind]string{
 		`"measured_diameter_m":2.9,"scale":1.0345,"markers":[{"id":0,"x_m":1.5,"y_m":0,"samples":3},` +
 		`{"id":1,"x_m":0,"y_m":1.5,"samples":2}],"mapped_by":"r1",` +
 		`"roster":[{"robot":"r1","faces":{"front":100,"left":101,"back":102,"right":103}}]}`,
-	topics.KindOrchestratorStatus: `{"v":1,"sender":"orchestrator","seq":1,"ts":"2026-11-26T23:00:00Z","state":"online","epoch":3}`,
+	topics.KindOrchestratorStatus:    `{"v":1,"sender":"orchestrator","seq":1,"ts":"2026-11-26T23:00:00Z","state":"online","epoch":3}`,
+	topics.KindOrchestratorHeartbeat: `{"v":1,"sender":"orchestrator","seq":88,"ts":"2026-11-26T23:00:00.2Z","epoch":3}`,
 	topics.KindSimWorld: `{"v":1,"sender":"sim","seq":125,"ts":"2026-11-26T23:00:00Z","sim_time_s":12.5,"diameter_m":3,` +
 		`"collisions":0,"robots":[{"robot":"r1","x_m":0.1,"y_m":-0.2,"theta_rad":3,"speed_mps":0.15}]}`,
 }
@@ -92,16 +95,18 @@ func mutate(base, path, val string) string {
 
 // decoders maps each kind to its typed decoder, wrapped to return a Message.
 var decoders = map[topics.Kind]func([]byte) (topics.Message, error){
-	topics.KindStatus:             wrap(topics.DecodeStatus),
-	topics.KindPose:               wrap(topics.DecodePose),
-	topics.KindSightings:          wrap(topics.DecodeSightings),
-	topics.KindCheckpoint:         wrap(topics.DecodeCheckpoint),
-	topics.KindEvents:             wrap(topics.DecodeEvent),
-	topics.KindCmd:                wrap(topics.DecodeDirective),
-	topics.KindFleetCmd:           wrap(topics.DecodeFleetCommand),
-	topics.KindFleetMap:           wrap(topics.DecodeFleetMap),
-	topics.KindOrchestratorStatus: wrap(topics.DecodeOrchestratorState),
-	topics.KindSimWorld:           wrap(topics.DecodeWorld),
+	topics.KindStatus:                wrap(topics.DecodeStatus),
+	topics.KindPose:                  wrap(topics.DecodePose),
+	topics.KindSightings:             wrap(topics.DecodeSightings),
+	topics.KindCheckpoint:            wrap(topics.DecodeCheckpoint),
+	topics.KindEvents:                wrap(topics.DecodeEvent),
+	topics.KindHeartbeat:             wrap(topics.DecodeHeartbeat),
+	topics.KindCmd:                   wrap(topics.DecodeDirective),
+	topics.KindFleetCmd:              wrap(topics.DecodeFleetCommand),
+	topics.KindFleetMap:              wrap(topics.DecodeFleetMap),
+	topics.KindOrchestratorStatus:    wrap(topics.DecodeOrchestratorState),
+	topics.KindOrchestratorHeartbeat: wrap(topics.DecodeOrchestratorHeartbeat),
+	topics.KindSimWorld:              wrap(topics.DecodeWorld),
 }
 
 func wrap[T any, P interface {

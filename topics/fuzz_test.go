@@ -120,6 +120,7 @@ func FuzzDecodeCheckpoint(f *testing.F) {
 	fuzzDecoder(f, topics.KindCheckpoint, topics.DecodeCheckpoint)
 }
 func FuzzDecodeEvent(f *testing.F)     { fuzzDecoder(f, topics.KindEvents, topics.DecodeEvent) }
+func FuzzDecodeHeartbeat(f *testing.F) { fuzzDecoder(f, topics.KindHeartbeat, topics.DecodeHeartbeat) }
 func FuzzDecodeDirective(f *testing.F) { fuzzDecoder(f, topics.KindCmd, topics.DecodeDirective) }
 func FuzzDecodeFleetCommand(f *testing.F) {
 	fuzzDecoder(f, topics.KindFleetCmd, topics.DecodeFleetCommand)
@@ -127,6 +128,9 @@ func FuzzDecodeFleetCommand(f *testing.F) {
 func FuzzDecodeFleetMap(f *testing.F) { fuzzDecoder(f, topics.KindFleetMap, topics.DecodeFleetMap) }
 func FuzzDecodeOrchestratorState(f *testing.F) {
 	fuzzDecoder(f, topics.KindOrchestratorStatus, topics.DecodeOrchestratorState)
+}
+func FuzzDecodeOrchestratorHeartbeat(f *testing.F) {
+	fuzzDecoder(f, topics.KindOrchestratorHeartbeat, topics.DecodeOrchestratorHeartbeat)
 }
 func FuzzDecodeWorld(f *testing.F) { fuzzDecoder(f, topics.KindSimWorld, topics.DecodeWorld) }
 

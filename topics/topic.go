@@ -24,30 +24,33 @@ const (
 	KindSightings  Kind = "sightings"
 	KindCheckpoint Kind = "checkpoint"
 	KindEvents     Kind = "events"
+	KindHeartbeat  Kind = "heartbeat"
 	KindCmd        Kind = "cmd"
 )
 
 // Fixed topics. Their Kind is the topic itself.
 const (
-	TopicFleetCmd           = "fleet/cmd"
-	TopicFleetMap           = "fleet/map"
-	TopicOrchestratorStatus = "orchestrator/status"
-	TopicSimWorld           = "sim/world"
+	TopicFleetCmd              = "fleet/cmd"
+	TopicFleetMap              = "fleet/map"
+	TopicOrchestratorStatus    = "orchestrator/status"
+	TopicOrchestratorHeartbeat = "orchestrator/heartbeat"
+	TopicSimWorld              = "sim/world"
 
-	KindFleetCmd           Kind = TopicFleetCmd
-	KindFleetMap           Kind = TopicFleetMap
-	KindOrchestratorStatus Kind = TopicOrchestratorStatus
-	KindSimWorld           Kind = TopicSimWorld
+	KindFleetCmd              Kind = TopicFleetCmd
+	KindFleetMap              Kind = TopicFleetMap
+	KindOrchestratorStatus    Kind = TopicOrchestratorStatus
+	KindOrchestratorHeartbeat Kind = TopicOrchestratorHeartbeat
+	KindSimWorld              Kind = TopicSimWorld
 )
 
 // RobotKinds are the kinds under robots/{id}/, in the order of the design.
-var RobotKinds = []Kind{KindStatus, KindPose, KindSightings, KindCheckpoint, KindEvents, KindCmd}
+var RobotKinds = []Kind{KindStatus, KindPose, KindSightings, KindCheckpoint, KindEvents, KindHeartbeat, KindCmd}
 
 // FixedKinds are the topics that belong to no single robot.
-var FixedKinds = []Kind{KindFleetCmd, KindFleetMap, KindOrchestratorStatus, KindSimWorld}
+var FixedKinds = []Kind{KindFleetCmd, KindFleetMap, KindOrchestratorStatus, KindOrchestratorHeartbeat, KindSimWorld}
 
 // RobotPublishes are the kinds a robot may publish, each on its own id only.
-var RobotPublishes = []Kind{KindStatus, KindPose, KindSightings, KindCheckpoint, KindEvents}
+var RobotPublishes = []Kind{KindStatus, KindPose, KindSightings, KindCheckpoint, KindEvents, KindHeartbeat}
 
 // Policy is how a topic is published.
 type Policy struct {
@@ -56,16 +59,20 @@ type Policy struct {
 }
 
 var policies = map[Kind]Policy{
-	KindStatus:             {QoS: 1, Retained: true},
-	KindPose:               {QoS: 0},
-	KindSightings:          {QoS: 0},
-	KindCheckpoint:         {QoS: 1},
-	KindEvents:             {QoS: 1},
-	KindCmd:                {QoS: 1, Retained: true},
-	KindFleetCmd:           {QoS: 1},
-	KindFleetMap:           {QoS: 1, Retained: true},
-	KindOrchestratorStatus: {QoS: 1, Retained: true},
-	KindSimWorld:           {QoS: 0},
+	KindStatus:     {QoS: 1, Retained: true},
+	KindPose:       {QoS: 0},
+	KindSightings:  {QoS: 0},
+	KindCheckpoint: {QoS: 1},
+	KindEvents:     {QoS: 1},
+	KindHeartbeat:  {QoS: 0},
+	KindCmd:        {QoS: 1, Retained: true},
+	// Retained so that a robot that (re)connects during a fleet stop hears
+	// it: the stop stays until a resume replaces it.
+	KindFleetCmd:              {QoS: 1, Retained: true},
+	KindFleetMap:              {QoS: 1, Retained: true},
+	KindOrchestratorStatus:    {QoS: 1, Retained: true},
+	KindOrchestratorHeartbeat: {QoS: 0},
+	KindSimWorld:              {QoS: 0},
 }
 
 // PolicyOf returns the QoS and retain flag of a kind.

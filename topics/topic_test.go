@@ -33,10 +33,11 @@ func TestRobotTopicRoundTrip(t *testing.T) {
 
 func TestFixedTopicRoundTrip(t *testing.T) {
 	want := map[topics.Kind]string{
-		topics.KindFleetCmd:           "fleet/cmd",
-		topics.KindFleetMap:           "fleet/map",
-		topics.KindOrchestratorStatus: "orchestrator/status",
-		topics.KindSimWorld:           "sim/world",
+		topics.KindFleetCmd:              "fleet/cmd",
+		topics.KindFleetMap:              "fleet/map",
+		topics.KindOrchestratorStatus:    "orchestrator/status",
+		topics.KindOrchestratorHeartbeat: "orchestrator/heartbeat",
+		topics.KindSimWorld:              "sim/world",
 	}
 	if len(want) != len(topics.FixedKinds) {
 		t.Fatalf("FixedKinds has %d kinds, this test knows %d", len(topics.FixedKinds), len(want))
@@ -129,10 +130,12 @@ func TestPolicy(t *testing.T) {
 		{topics.KindSightings, topics.Policy{QoS: 0}},
 		{topics.KindCheckpoint, topics.Policy{QoS: 1}},
 		{topics.KindEvents, topics.Policy{QoS: 1}},
+		{topics.KindHeartbeat, topics.Policy{QoS: 0}},
 		{topics.KindCmd, topics.Policy{QoS: 1, Retained: true}},
-		{topics.KindFleetCmd, topics.Policy{QoS: 1}},
+		{topics.KindFleetCmd, topics.Policy{QoS: 1, Retained: true}},
 		{topics.KindFleetMap, topics.Policy{QoS: 1, Retained: true}},
 		{topics.KindOrchestratorStatus, topics.Policy{QoS: 1, Retained: true}},
+		{topics.KindOrchestratorHeartbeat, topics.Policy{QoS: 0}},
 		{topics.KindSimWorld, topics.Policy{QoS: 0}},
 	} {
 		t.Run(string(tc.kind), func(t *testing.T) {

@@ -306,6 +306,22 @@ func (m *OrchestratorState) Validate() error {
 	return c.result()
 }
 
+// Validate checks a Heartbeat.
+func (m *Heartbeat) Validate() error {
+	c := checker{msg: "heartbeat"}
+	c.header(m.Header)
+	c.oneOf("state", m.State, RobotStates)
+	c.nonNegInt("step", m.Step)
+	return c.result()
+}
+
+// Validate checks an OrchestratorHeartbeat.
+func (m *OrchestratorHeartbeat) Validate() error {
+	c := checker{msg: "orchestrator_heartbeat"}
+	c.header(m.Header)
+	return c.result()
+}
+
 // Validate checks a World.
 func (m *World) Validate() error {
 	c := checker{msg: "world"}

@@ -332,7 +332,7 @@ func run(cfg Config, only []int) (Result, error) {
 			}
 		}
 	}
-	deliver(c.Start(start))
+	deliver(c.Announce(start))
 	for w.Elapsed() < cfg.Limit {
 		now := w.Now()
 		var fromRobots []outMsg

@@ -55,14 +55,23 @@ type Store interface {
 	Missions() (map[string]*mission.State, error)
 	SaveMap(m *topics.FleetMap) error
 	Map() (*topics.FleetMap, error) // store.ErrNoMap when there is none
+	SaveLatches(l store.Latches) error
+	Latches() (store.Latches, error)
 }
 
 // Config tunes the core. Zero values take the defaults noted.
 type Config struct {
-	DiameterM       float64       // configured arena diameter; else Missions.Arena.DiameterM
-	Missions        *mission.File // optional: initial missions, speeds, mapper
-	Mapper          string        // optional: overrides Missions.Mapper
-	SilenceTimeout  time.Duration // default 3 s
+	DiameterM      float64       // configured arena diameter; else Missions.Arena.DiameterM
+	Missions       *mission.File // optional: initial missions, speeds, mapper
+	Mapper         string        // optional: overrides Missions.Mapper
+	SilenceTimeout time.Duration // default topics.RobotSilence (2 s)
+	// ResyncAfter: a robot whose reports, this long after the last
+	// directive sent to it, show it did not apply it (or show it in
+	// failsafe) is sent fresh directives. Default 1 s.
+	ResyncAfter time.Duration
+	// HeartbeatEvery is the period of orchestrator/heartbeat, default
+	// topics.OrchestratorHeartbeatPeriod.
+	HeartbeatEvery  time.Duration
 	Lookahead       int           // steps released past the last checkpoint; default 2
 	BackoffM        float64       // head-on backoff distance; default 0.25 m
 	DefaultSpeedMps float64       // cruise speed when none configured; default 0.2
@@ -110,6 +119,23 @@ type ctl struct {
 	operatorHold bool
 	stopped      bool
 	lastState    string
+
+	// What was sent to it in this run, and what it says it applied.
+	lastSeq    uint64    // seq of the last directive sent
+	routeSeq   uint64    // seq of the last route directive sent
+	lastSentAt time.Time // when the last directive was sent
+	rep        report
+}
+
+// report is what a robot last said of the directives it applied.
+type report struct {
+	at         time.Time // arrival of the last status or heartbeat
+	state      string
+	epoch, seq uint64 // last directive applied
+	hasRoute   bool   // from a heartbeat: routeEpoch and routeSeq are known
+	routeEpoch uint64
+	routeSeq   uint64
+	fromBeat   bool
 }
 
 func (k *ctl) held() bool { return k.traffic != nil || k.headOn != nil || k.operatorHold || k.stopped }
@@ -145,6 +171,8 @@ type Core struct {
 
 	fleetStopped bool
 	headOns      []*headOn
+	beatSeq      uint64
+	lastBeat     time.Time
 
 	stats Stats
 }
@@ -166,7 +194,9 @@ func New(cfg Config, st Store) (*Core, error) {
 			*d = v
 		}
 	}
-	def(&cfg.SilenceTimeout, 3*time.Second)
+	def(&cfg.SilenceTimeout, topics.RobotSilence)
+	def(&cfg.ResyncAfter, time.Second)
+	def(&cfg.HeartbeatEvery, topics.OrchestratorHeartbeatPeriod)
 	def(&cfg.BackoffTimeout, 5*time.Second)
 	def(&cfg.HeadOnTimeout, 30*time.Second)
 	def(&cfg.MapRetry, 10*time.Second)
@@ -207,6 +237,19 @@ func New(cfg Config, st Store) (*Core, error) {
 	}
 	if c.missions, err = st.Missions(); err != nil {
 		return nil, fmt.Errorf("core: %w", err)
+	}
+	latches, err := st.Latches()
+	if err != nil {
+		return nil, fmt.Errorf("core: %w", err)
+	}
+	c.fleetStopped = latches.FleetStopped
+	for id := range latches.Held {
+		c.robotCtl(id).operatorHold = true
+		c.known[id] = true
+	}
+	for id := range latches.Stopped {
+		c.robotCtl(id).stopped = true
+		c.known[id] = true
 	}
 	if f := cfg.Missions; f != nil {
 		for _, id := range f.RobotIDs() {
@@ -263,6 +306,11 @@ func (c *Core) directive(now time.Time, id string, d topics.Directive) Out {
 	d.Header = c.nextHeader(now)
 	d.Epoch = c.epoch
 	c.stats.Directives++
+	k := c.robotCtl(id)
+	k.lastSeq, k.lastSentAt = d.Seq, now
+	if d.Kind == topics.DirRoute {
+		k.routeSeq = d.Seq
+	}
 	p := topics.PolicyOf(topics.KindCmd)
 	return Out{Topic: topics.Robot(id, topics.KindCmd), Payload: &d, Retain: p.Retained, QoS: p.QoS}
 }
@@ -275,16 +323,38 @@ func (c *Core) mapOut(now time.Time) Out {
 	return Out{Topic: topics.TopicFleetMap, Payload: &m, Retain: p.Retained, QoS: p.QoS}
 }
 
-// Start returns what to publish once connected: orchestrator/status online
-// (retained, with the epoch) and the stored map (retained).
-func (c *Core) Start(now time.Time) []Out {
+// Announce returns what to publish on every (re)connection to the broker:
+// orchestrator/status online (retained, with the epoch), the stored map and
+// the fleet command in force (both retained). A broker that restarted may
+// have lost them, or published the orchestrator's will meanwhile.
+func (c *Core) Announce(now time.Time) []Out {
 	p := topics.PolicyOf(topics.KindOrchestratorStatus)
 	outs := []Out{{Topic: topics.TopicOrchestratorStatus, Retain: p.Retained, QoS: p.QoS,
 		Payload: &topics.OrchestratorState{Header: c.nextHeader(now), State: topics.OrchOnline, Epoch: c.epoch}}}
 	if c.fmap != nil {
 		outs = append(outs, c.mapOut(now))
 	}
-	return outs
+	kind := topics.FleetResume
+	if c.fleetStopped {
+		kind = topics.FleetStop
+	}
+	return append(outs, c.fleetCmd(now, kind))
+}
+
+// Heartbeat returns orchestrator/heartbeat when one is due (every
+// HeartbeatEvery). It has its own seq: it is a topic of its own, and it
+// must not make the directive seq churn through the store.
+func (c *Core) Heartbeat(now time.Time) []Out {
+	// Three quarters: a ticker at HeartbeatEvery that fires a little early
+	// must not skip a beat.
+	if !c.lastBeat.IsZero() && now.Sub(c.lastBeat) < c.cfg.HeartbeatEvery*3/4 {
+		return nil
+	}
+	c.lastBeat = now
+	c.beatSeq++
+	p := topics.PolicyOf(topics.KindOrchestratorHeartbeat)
+	return []Out{{Topic: topics.TopicOrchestratorHeartbeat, Retain: p.Retained, QoS: p.QoS,
+		Payload: &topics.OrchestratorHeartbeat{Header: topics.Stamp(Sender, c.beatSeq, now), Epoch: c.epoch}}}
 }
 
 // Shutdown returns orchestrator/status offline (retained), so that robots
@@ -325,12 +395,23 @@ func (c *Core) Handle(now time.Time, t topics.Topic, msg topics.Message) ([]Out,
 	switch m := msg.(type) {
 	case *topics.Status:
 		ch = c.reg.Status(now, id, m)
+		if m.State != topics.StateOffline {
+			k := c.robotCtl(id)
+			r := k.rep
+			r.at, r.state, r.epoch, r.seq = now, m.State, m.Epoch, m.CmdSeq
+			k.rep = r
+		}
 		outs = append(outs, c.onState(now, id, m.State)...)
 		if m.Faces != nil {
 			outs = append(outs, c.rosterChanged(now)...)
 		}
 	case *topics.Pose:
 		ch = c.reg.Pose(now, id, m)
+		outs = append(outs, c.onState(now, id, m.State)...)
+	case *topics.Heartbeat:
+		ch = c.reg.Heartbeat(now, id, m.State)
+		c.robotCtl(id).rep = report{at: now, state: m.State, epoch: m.Epoch, seq: m.CmdSeq,
+			hasRoute: true, routeEpoch: m.RouteEpoch, routeSeq: m.RouteSeq, fromBeat: true}
 		outs = append(outs, c.onState(now, id, m.State)...)
 	case *topics.Sightings:
 		ch = c.reg.Seen(now, id)
@@ -363,12 +444,9 @@ func (c *Core) presence(now time.Time, id string, ch fleet.Change, outs []Out) [
 	switch ch {
 	case fleet.CameOnline:
 		c.log.Info().Str("robot", id).Msg("online")
-		k := c.robotCtl(id)
-		k.sent = false // it may have restarted: its route is re-issued
-		// It may still hold a latch of an earlier run or of before it went
-		// away (a hold, a failsafe): its next route is followed by a resume.
-		k.needResume = true
-		outs = append(outs, c.routeOut(now, id)...)
+		// It may have restarted, or missed directives while away, and it
+		// may still hold a latch of an earlier run (a hold, a failsafe).
+		outs = append(outs, c.resync(now, id, "came online")...)
 		outs = append(outs, c.pickMapper(now)...)
 	case fleet.WentOffline:
 		c.stats.OfflineByWill++
@@ -444,14 +522,108 @@ func (c *Core) checkpoint(now time.Time, id string, cp *topics.Checkpoint) ([]Ou
 	return append(outs, c.routeOut(now, id)...), nil
 }
 
-// routeOut issues the route directive a robot is owed, if it may have it now.
+// outOfSync says why robot id needs fresh directives, or "". Its reports
+// must be recent enough to reflect the last directive sent to it: they
+// arrived ResyncAfter after it. A robot that applied an older directive
+// than the last one sent lost one (a broker restart, a cut link); one that
+// has an older route, or none, restarted; one in failsafe waits for a fresh
+// directive after losing its link.
+func (c *Core) outOfSync(now time.Time, id string) string {
+	rb, ok := c.reg.Get(id)
+	k := c.robotCtl(id)
+	r := k.rep
+	if !ok || !rb.Online || r.at.IsZero() || r.at.Sub(k.lastSentAt) < c.cfg.ResyncAfter {
+		return ""
+	}
+	switch {
+	case r.state == topics.StateFailsafe:
+		return "it is in failsafe"
+	case k.lastSeq > 0 && (r.epoch != c.epoch || r.seq < k.lastSeq):
+		return fmt.Sprintf("it applied epoch %d seq %d, the last sent is epoch %d seq %d", r.epoch, r.seq, c.epoch, k.lastSeq)
+	case r.hasRoute && k.routeSeq > 0 && (r.routeEpoch != c.epoch || r.routeSeq < k.routeSeq):
+		return fmt.Sprintf("its route is epoch %d seq %d, the last sent is epoch %d seq %d", r.routeEpoch, r.routeSeq, c.epoch, k.routeSeq)
+	}
+	return ""
+}
+
+// resync sends robot id everything it needs to carry on, as fresh
+// directives (a fresh directive is what lifts a robot's failsafe): the
+// mapper's sweep again; else its route, even while it is held (a route
+// lifts no hold), then the latch in force: stop or hold when an operator,
+// the traffic control or a head-on holds it, else resume.
+func (c *Core) resync(now time.Time, id, why string) []Out {
+	c.stats.Resyncs++
+	c.log.Info().Str("robot", id).Str("why", why).Msg("resync")
+	if c.mapper == id {
+		return []Out{c.startSweep(now, id)}
+	}
+	k := c.robotCtl(id)
+	k.sent, k.routeDirty, k.needResume = false, false, false
+	var outs []Out
+	rel, hasRoute := c.routeRelease(id)
+	if hasRoute {
+		outs = append(outs, c.routeDirective(now, id, rel))
+	} else if !k.held() && k.rep.state != topics.StateFailsafe {
+		// Nothing to drive and nothing to latch: its first route will
+		// carry the resume. Whatever it missed no longer matters.
+		k.needResume = true
+		k.lastSeq, k.routeSeq, k.lastSentAt = 0, 0, now
+		return nil
+	}
+	switch {
+	case k.stopped:
+		outs = append(outs, c.directive(now, id, topics.Directive{Kind: topics.DirStop, Reason: "operator stop"}))
+	case k.held():
+		outs = append(outs, c.directive(now, id, topics.Directive{Kind: topics.DirHold, Reason: c.holdReason(k)}))
+	default:
+		outs = append(outs, c.directive(now, id, topics.Directive{Kind: topics.DirResume}))
+	}
+	return outs
+}
+
+// holdReason names the strongest hold in force.
+func (c *Core) holdReason(k *ctl) string {
+	switch {
+	case k.operatorHold:
+		return "operator hold"
+	case k.headOn != nil:
+		return k.headOn.reason
+	case k.traffic != nil:
+		return k.traffic.reason
+	}
+	return "hold"
+}
+
+// routeOut issues the route directive a robot is owed, if it may have it
+// now: not while a hold or a fleet stop is in force (it is sent when they
+// lift, before the resume).
 func (c *Core) routeOut(now time.Time, id string) []Out {
+	k := c.robotCtl(id)
+	rel, ok := c.routeRelease(id)
+	if !ok || (k.sent && !k.routeDirty && k.sentReleased == rel) {
+		return nil
+	}
+	if k.held() || c.fleetStopped {
+		k.routeDirty = true
+		return nil
+	}
+	outs := []Out{c.routeDirective(now, id, rel)}
+	if k.needResume {
+		k.needResume = false
+		outs = append(outs, c.directive(now, id, topics.Directive{Kind: topics.DirResume}))
+	}
+	return outs
+}
+
+// routeRelease is how many steps of its route robot id may drive, and
+// false when it is not to be sent a route: no mission, done, no map, not
+// online, sweeping, or a mission off the map.
+func (c *Core) routeRelease(id string) (int, bool) {
 	m := c.missions[id]
 	rb, ok := c.reg.Get(id)
 	if m == nil || m.Done() || c.fmap == nil || !ok || !rb.Online || c.mapper == id || c.invalid[id] != nil {
-		return nil
+		return 0, false
 	}
-	k := c.robotCtl(id)
 	rel := m.Release(c.cfg.Lookahead)
 	if g, ok := c.planner.(Gate); ok {
 		n, known := g.Released(id)
@@ -460,13 +632,13 @@ func (c *Core) routeOut(now time.Time, id string) []Out {
 		}
 		rel = max(m.Reached, min(rel, n))
 	}
-	if k.sent && !k.routeDirty && k.sentReleased == rel {
-		return nil
-	}
-	if k.held() || c.fleetStopped {
-		k.routeDirty = true
-		return nil
-	}
+	return rel, true
+}
+
+// routeDirective builds robot id's route directive releasing rel steps.
+func (c *Core) routeDirective(now time.Time, id string, rel int) Out {
+	m := c.missions[id]
+	k := c.robotCtl(id)
 	k.sent, k.routeDirty, k.sentReleased = true, false, rel
 	d := topics.Directive{Kind: topics.DirRoute, Route: slices.Clone(m.Route), Released: rel, Step: m.Reached}
 	if s, ok := c.planner.(Stopper); ok {
@@ -475,12 +647,7 @@ func (c *Core) routeOut(now time.Time, id string) []Out {
 			d.ParkXM, d.ParkYM = &x, &y
 		}
 	}
-	outs := []Out{c.directive(now, id, d)}
-	if k.needResume {
-		k.needResume = false
-		outs = append(outs, c.directive(now, id, topics.Directive{Kind: topics.DirResume}))
-	}
-	return outs
+	return c.directive(now, id, d)
 }
 
 // release lifts a robot's hold when no source remains: the route directive
@@ -501,13 +668,18 @@ func (c *Core) release(now time.Time, id string) []Out {
 	return outs
 }
 
-// Tick runs the time-driven work: silence timeouts, mapping, head-on
-// timeouts, traffic planning, owed route directives, saving the seq.
+// Tick runs the time-driven work: silence timeouts, resyncs, mapping,
+// head-on timeouts, traffic planning, owed route directives, saving the seq.
 func (c *Core) Tick(now time.Time) []Out {
 	var outs []Out
 	for _, id := range c.reg.Expire(now, c.cfg.SilenceTimeout) {
 		c.stats.OfflineBySilence++
 		outs = append(outs, c.wentOffline(now, id)...)
+	}
+	for _, id := range c.reg.IDs() {
+		if why := c.outOfSync(now, id); why != "" {
+			outs = append(outs, c.resync(now, id, why)...)
+		}
 	}
 	outs = append(outs, c.pickMapper(now)...)
 	outs = append(outs, c.headOnTimeouts(now)...)

@@ -41,8 +41,9 @@ func TestNewErrors(t *testing.T) {
 
 func TestMappingFlow(t *testing.T) {
 	h := newHarness(t, Config{Missions: missionsFile(t, twoRobots)}, nil)
-	if outs := h.c.Start(h.now); len(outs) != 1 || outs[0].Topic != topics.TopicOrchestratorStatus || !outs[0].Retain {
-		t.Fatalf("Start without map = %s", describe(outs))
+	if outs := h.c.Announce(h.now); len(outs) != 2 || outs[0].Topic != topics.TopicOrchestratorStatus || !outs[0].Retain ||
+		outs[1].Topic != topics.TopicFleetCmd || outs[1].Payload.(*topics.FleetCommand).Kind != topics.FleetResume {
+		t.Fatalf("Announce without map = %s", describe(outs))
 	}
 	// The first robot online gets the map directive, the second nothing.
 	h.one(h.must("r1", status(topics.StateOnline)), "r1", topics.DirMap)
@@ -231,9 +232,9 @@ func TestRestartKeepsProgress(t *testing.T) {
 	if seq, _ := h.st.Seq(); seq == 0 {
 		t.Fatal("directive seq not saved")
 	}
-	outs := h.c.Start(h.now)
-	if len(outs) != 2 || outs[1].Topic != topics.TopicFleetMap {
-		t.Fatalf("Start = %s", describe(outs))
+	outs := h.c.Announce(h.now)
+	if len(outs) != 3 || outs[1].Topic != topics.TopicFleetMap {
+		t.Fatalf("Announce = %s", describe(outs))
 	}
 	// Nothing moves before the robot is heard from again.
 	for i := 0; i < 5; i++ {
@@ -398,9 +399,14 @@ func TestOperator(t *testing.T) {
 	if outs := must(h.c.SetMission(h.now, "r2", []int{1, 2})); len(outs) != 0 {
 		t.Fatalf("route during a fleet stop: %s", describe(outs))
 	}
-	h.must("r2", status(topics.StateIdle))
+	// A robot that comes online during a fleet stop gets its route and the
+	// resume of its own latches: the fleet stop, retained on fleet/cmd,
+	// still holds it. Lifting the fleet stop then sends only that.
+	h.routeThenResume(h.must("r2", status(topics.StateIdle)), "r2")
 	outs := h.c.FleetResume(h.now)
-	h.routeThenResume(outs, "r2")
+	if len(outs) != 1 || outs[0].Topic != topics.TopicFleetCmd {
+		t.Fatalf("fleet resume: %s", describe(outs))
+	}
 	h.one(must(h.c.Sweep(h.now, "r2")), "r2", topics.DirMap)
 	if _, err := h.c.Sweep(h.now, "r1"); !errors.Is(err, ErrConflict) {
 		t.Fatalf("second sweep: %v", err)

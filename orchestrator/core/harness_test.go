@@ -116,6 +116,8 @@ func kindOf(m topics.Message) topics.Kind {
 		return topics.KindCheckpoint
 	case *topics.Event:
 		return topics.KindEvents
+	case *topics.Heartbeat:
+		return topics.KindHeartbeat
 	}
 	panic("kind")
 }
@@ -131,6 +133,8 @@ func setHeader(m topics.Message, h topics.Header) {
 	case *topics.Checkpoint:
 		v.Header = h
 	case *topics.Event:
+		v.Header = h
+	case *topics.Heartbeat:
 		v.Header = h
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"collaborate/orchestrator/mission"
+	"collaborate/orchestrator/store"
 	"collaborate/orchestrator/traffic"
 	"collaborate/topics"
 )
@@ -31,6 +32,8 @@ type Stats struct {
 	SweepFailures    int            `json:"sweep_failures"`
 	OfflineByWill    int            `json:"offline_by_will"`
 	OfflineBySilence int            `json:"offline_by_silence"`
+	Resyncs          int            `json:"resyncs"` // fresh directives sent to a robot out of sync
+	LatchSaveErrors  int            `json:"latch_save_errors"`
 	// RecentHolds are the last finished holds, oldest first.
 	RecentHolds []traffic.HoldRecord `json:"recent_holds"`
 }
@@ -189,6 +192,27 @@ func (c *Core) SetMission(now time.Time, id string, route []int) ([]Out, error) 
 	return c.routeOut(now, id), nil
 }
 
+// saveLatches persists the operator's holds and stops and the fleet stop,
+// so that a restarted orchestrator resumes none of them. A failure is
+// logged and counted; the latch still holds in this run.
+func (c *Core) saveLatches() error {
+	l := store.Latches{FleetStopped: c.fleetStopped, Held: map[string]bool{}, Stopped: map[string]bool{}}
+	for id, k := range c.ctl {
+		if k.operatorHold {
+			l.Held[id] = true
+		}
+		if k.stopped {
+			l.Stopped[id] = true
+		}
+	}
+	if err := c.st.SaveLatches(l); err != nil {
+		c.stats.LatchSaveErrors++
+		c.log.Error().Err(err).Msg("operator latches not saved: a restart would forget them")
+		return err
+	}
+	return nil
+}
+
 // Hold latches an operator hold on a robot.
 func (c *Core) Hold(now time.Time, id string) ([]Out, error) {
 	if err := c.checkRobot(id); err != nil {
@@ -196,6 +220,7 @@ func (c *Core) Hold(now time.Time, id string) ([]Out, error) {
 	}
 	k := c.robotCtl(id)
 	k.operatorHold = true
+	_ = c.saveLatches()
 	return []Out{c.directive(now, id, topics.Directive{Kind: topics.DirHold, Reason: "operator hold"})}, nil
 }
 
@@ -206,6 +231,7 @@ func (c *Core) Stop(now time.Time, id string) ([]Out, error) {
 	}
 	k := c.robotCtl(id)
 	k.stopped = true
+	_ = c.saveLatches()
 	return []Out{c.directive(now, id, topics.Directive{Kind: topics.DirStop, Reason: "operator stop"})}, nil
 }
 
@@ -216,6 +242,7 @@ func (c *Core) Resume(now time.Time, id string) ([]Out, error) {
 	}
 	k := c.robotCtl(id)
 	k.operatorHold, k.stopped = false, false
+	_ = c.saveLatches()
 	return c.release(now, id), nil
 }
 
@@ -225,15 +252,18 @@ func (c *Core) fleetCmd(now time.Time, kind string) Out {
 		Payload: &topics.FleetCommand{Header: c.nextHeader(now), Epoch: c.epoch, Kind: kind}}
 }
 
-// FleetStop broadcasts a stop to every robot.
+// FleetStop broadcasts a stop to every robot, retained: robots that
+// connect later hear it too.
 func (c *Core) FleetStop(now time.Time) []Out {
 	c.fleetStopped = true
+	_ = c.saveLatches()
 	return []Out{c.fleetCmd(now, topics.FleetStop)}
 }
 
 // FleetResume lifts the fleet stop and sends the routes that waited for it.
 func (c *Core) FleetResume(now time.Time) []Out {
 	c.fleetStopped = false
+	_ = c.saveLatches()
 	outs := []Out{c.fleetCmd(now, topics.FleetResume)}
 	outs = append(outs, c.routesAll(now)...)
 	return append(outs, c.pickMapper(now)...)

@@ -37,11 +37,22 @@ func (r *Runner) emit(outs []Out) {
 	}
 }
 
-// Start publishes orchestrator/status online and the stored map.
-func (r *Runner) Start() {
+// Announce publishes orchestrator/status online, the stored map and the
+// fleet command in force: at start, and after every reconnection to an
+// external broker.
+func (r *Runner) Announce() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.emit(r.core.Start(r.now()))
+	r.emit(r.core.Announce(r.now()))
+}
+
+// Heartbeat publishes orchestrator/heartbeat when one is due. It runs under
+// the same lock as everything else: a core that is stuck stops its
+// heartbeat, and the robots stop.
+func (r *Runner) Heartbeat() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.emit(r.core.Heartbeat(r.now()))
 }
 
 // Deliver decodes one MQTT message and hands it to the core. A nil error
@@ -82,14 +93,20 @@ func (r *Runner) Tick() {
 	r.emit(r.core.Tick(r.now()))
 }
 
-// Run calls Tick every interval (50–100 ms) until ctx ends.
-func (r *Runner) Run(ctx context.Context, interval time.Duration) {
+// Run calls Tick every interval (50–100 ms), and Heartbeat every
+// beat (topics.OrchestratorHeartbeatPeriod), until ctx ends.
+func (r *Runner) Run(ctx context.Context, interval, beat time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	b := time.NewTicker(beat)
+	defer b.Stop()
+	r.Heartbeat()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-b.C:
+			r.Heartbeat()
 		case <-t.C:
 			r.Tick()
 		}

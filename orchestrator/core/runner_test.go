@@ -32,14 +32,14 @@ func TestRunnerRunTicksUntilCancelled(t *testing.T) {
 	var published []Out
 	r := NewRunner(h.c, func(o Out) { mu.Lock(); published = append(published, o); mu.Unlock() },
 		func() time.Time { return time.Unix(0, clock.Load()).UTC() })
-	r.Start()
+	r.Announce()
 	b, _ := topics.Encode(&topics.Status{Header: topics.Stamp("r1", 1, t0), State: topics.StateIdle})
 	if err := r.Deliver(topics.Robot("r1", topics.KindStatus), b); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { r.Run(ctx, time.Millisecond); close(done) }()
+	go func() { r.Run(ctx, time.Millisecond, time.Millisecond); close(done) }()
 	clock.Add(int64(10 * time.Second)) // r1 falls silent
 	eventually(t, "r1 offline by silence", func() bool { return r.Stats().OfflineBySilence == 1 })
 	cancel()

@@ -53,7 +53,11 @@ func (c *Core) trafficRobot(id string) traffic.Robot {
 			r.Route = append(r.Route, traffic.Point{X: x, Y: y})
 		}
 		if !k.sent {
-			r.Route = nil // no route directive yet: nothing to plan
+			// No route directive in force (not yet, or it went offline):
+			// nothing to plan, but it stands where it is, an obstacle.
+			// The planner keeps its state (a traffic hold it waits on)
+			// until it is back.
+			r.Route, r.Step, r.Done = nil, 0, false
 		}
 		if x, y, ok := c.parkSpot(id); ok && len(r.Route) > 0 {
 			r.Park, r.HasPark = traffic.Point{X: x, Y: y}, true

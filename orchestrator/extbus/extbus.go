@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -25,19 +26,39 @@ type Options struct {
 	WillTopic   string
 	WillPayload []byte
 	Timeout     time.Duration // every WaitTimeout, default 5 s
+	// KeepAlive, default 3 s, with a ping timeout of 2 s: a dead broker is
+	// noticed within about 5 s and reconnected to.
+	KeepAlive time.Duration
+	// OnReconnect runs after every reconnection, once the subscriptions are
+	// back (not after the first connection): the orchestrator announces
+	// itself again there. It runs in paho's goroutine: it must not block
+	// for long.
+	OnReconnect func()
 	Log         zerolog.Logger
 }
 
 // Handler takes one message; an error leaves it unacknowledged.
 type Handler func(topic string, payload []byte) error
 
+// Stats count what the connection saw.
+type Stats struct {
+	Reconnects       uint64 // successful reconnections, subscriptions included
+	SubscribeRetries uint64 // SUBSCRIBEs refused or unanswered, tried again
+	PublishErrors    uint64 // publishes paho refused at once
+}
+
 // Bus is a connection to an external broker.
 type Bus struct {
 	c       mqtt.Client
-	timeout time.Duration
+	o       Options
 	log     zerolog.Logger
 	mu      sync.Mutex
 	subs    map[string]Handler
+	conns   atomic.Uint64 // connections made, the first included
+	closed  chan struct{}
+	once    sync.Once
+	retries atomic.Uint64
+	pubErrs atomic.Uint64
 }
 
 // Dial connects, waiting at most Timeout for the first connection.
@@ -48,12 +69,16 @@ func Dial(o Options) (*Bus, error) {
 	if o.Timeout == 0 {
 		o.Timeout = 5 * time.Second
 	}
-	b := &Bus{timeout: o.Timeout, log: o.Log, subs: map[string]Handler{}}
+	if o.KeepAlive == 0 {
+		o.KeepAlive = 3 * time.Second
+	}
+	b := &Bus{o: o, log: o.Log, subs: map[string]Handler{}, closed: make(chan struct{})}
 	opts := mqtt.NewClientOptions().AddBroker(o.URL).SetClientID(o.ClientID).
 		SetUsername(o.Username).SetPassword(o.Password).
 		SetCleanSession(false).SetOrderMatters(false).SetAutoReconnect(true).
 		SetConnectRetry(true).SetConnectRetryInterval(time.Second).SetMaxReconnectInterval(2 * time.Second).
-		SetKeepAlive(10 * time.Second).SetConnectTimeout(o.Timeout).SetAutoAckDisabled(true).
+		SetKeepAlive(o.KeepAlive).SetPingTimeout(2 * time.Second).SetConnectTimeout(o.Timeout).
+		SetAutoAckDisabled(true).
 		SetOnConnectHandler(b.onConnect).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
 			b.log.Error().Err(err).Str("broker", o.URL).Msg("lost the external broker; reconnecting")
@@ -84,12 +109,40 @@ func Dial(o Options) (*Bus, error) {
 	return b, nil
 }
 
-// onConnect subscribes again after every (re)connect.
+// onConnect subscribes again after every (re)connect, retrying refused
+// subscriptions, then runs OnReconnect. paho runs it in a goroutine of its
+// own.
 func (b *Bus) onConnect(c mqtt.Client) {
+	first := b.conns.Add(1) == 1
 	b.mu.Lock()
-	defer b.mu.Unlock()
+	subs := make(map[string]Handler, len(b.subs))
 	for f, h := range b.subs {
-		b.subscribe(c, f, h)
+		subs[f] = h
+	}
+	b.mu.Unlock()
+	for f, h := range subs {
+		for {
+			err := b.subscribe(c, f, h)
+			if err == nil {
+				break
+			}
+			b.retries.Add(1)
+			b.log.Error().Err(err).Msg("resubscribe failed, retrying")
+			select {
+			case <-b.closed:
+				return
+			case <-time.After(time.Second):
+			}
+			if !c.IsConnectionOpen() {
+				return // lost again: the next onConnect starts over
+			}
+		}
+	}
+	if !first {
+		b.log.Info().Str("broker", b.o.URL).Msg("reconnected to the external broker")
+		if b.o.OnReconnect != nil {
+			b.o.OnReconnect()
+		}
 	}
 }
 
@@ -101,10 +154,20 @@ func (b *Bus) subscribe(c mqtt.Client, filter string, h Handler) error {
 		}
 		m.Ack()
 	})
-	if !tok.WaitTimeout(b.timeout) {
-		return fmt.Errorf("subscribe %s: no answer within %v", filter, b.timeout)
+	if !tok.WaitTimeout(b.o.Timeout) {
+		return fmt.Errorf("subscribe %s: no answer within %v", filter, b.o.Timeout)
 	}
-	return tok.Error()
+	if err := tok.Error(); err != nil {
+		return fmt.Errorf("subscribe %s: %w", filter, err)
+	}
+	if st, ok := tok.(*mqtt.SubscribeToken); ok {
+		for f, code := range st.Result() {
+			if code >= 0x80 { // a refusal, whatever the code
+				return fmt.Errorf("subscribe %s: refused by the broker (code 0x%02x)", f, code)
+			}
+		}
+	}
+	return nil
 }
 
 // Subscribe adds a subscription, kept across reconnects.
@@ -117,26 +180,26 @@ func (b *Bus) Subscribe(filter string, h Handler) error {
 
 // Publish hands one message to paho without waiting for the broker: the
 // orchestrator publishes under its core's lock, and a slow or lost broker
-// must not stall the core (paho keeps a QoS 1 message and sends it again
-// after a reconnect). An error known at once is returned; one known later
-// (or no answer within Timeout) is logged.
+// must not stall the core. paho keeps a QoS 1 message and sends it again
+// after a reconnect; a directive that is lost anyway (a broker that crashed
+// before saving it) is sent again by the core's resync. An error known at
+// once is returned.
 func (b *Bus) Publish(topic string, payload []byte, retain bool, qos byte) error {
 	tok := b.c.Publish(topic, qos, retain, payload)
 	select {
 	case <-tok.Done():
-		return tok.Error()
+		if err := tok.Error(); err != nil {
+			b.pubErrs.Add(1)
+			return err
+		}
 	default:
 	}
-	go func() {
-		if !tok.WaitTimeout(b.timeout) {
-			b.log.Warn().Str("topic", topic).Dur("after", b.timeout).Msg("publish not acknowledged yet: paho sends it again after a reconnect")
-			return
-		}
-		if err := tok.Error(); err != nil {
-			b.log.Error().Err(err).Str("topic", topic).Msg("publish failed")
-		}
-	}()
 	return nil
+}
+
+// Stats returns the counters.
+func (b *Bus) Stats() Stats {
+	return Stats{Reconnects: max(b.conns.Load(), 1) - 1, SubscribeRetries: b.retries.Load(), PublishErrors: b.pubErrs.Load()}
 }
 
 // Close disconnects cleanly (the will is not sent: publish offline first).
@@ -144,6 +207,7 @@ func (b *Bus) Close() error {
 	if b.c == nil {
 		return errors.New("extbus: not connected")
 	}
+	b.once.Do(func() { close(b.closed) })
 	b.c.Disconnect(250)
 	return nil
 }

@@ -120,6 +120,13 @@ func (r *Registry) Pose(now time.Time, id string, p *topics.Pose) Change {
 	return ch
 }
 
+// Heartbeat records a heartbeat and the state it reports.
+func (r *Registry) Heartbeat(now time.Time, id string, state string) Change {
+	rb, ch := r.seen(now, id)
+	rb.State = state
+	return ch
+}
+
 // Checkpoint records the marker a robot reached.
 func (r *Registry) Checkpoint(now time.Time, id string, marker int) Change {
 	rb, ch := r.seen(now, id)

@@ -19,7 +19,16 @@ var (
 	keyEpoch       = []byte("epoch")
 	keySeq         = []byte("seq")
 	keyMap         = []byte("map")
+	keyLatches     = []byte("latches")
 )
+
+// Latches are the operator's stops and holds. They survive a restart of the
+// orchestrator: nothing resumes a robot that an operator stopped.
+type Latches struct {
+	FleetStopped bool            `json:"fleet_stopped,omitempty"`
+	Held         map[string]bool `json:"held,omitempty"`    // operator hold, by robot
+	Stopped      map[string]bool `json:"stopped,omitempty"` // operator stop, by robot
+}
 
 // Store is the bbolt-backed state.
 type Store struct {
@@ -150,6 +159,35 @@ func (s *Store) SaveMap(m *topics.FleetMap) error {
 		return fmt.Errorf("store: save map: %w", err)
 	}
 	return nil
+}
+
+// SaveLatches writes the operator's latches.
+func (s *Store) SaveLatches(l Latches) error {
+	v, err := json.Marshal(l)
+	if err != nil {
+		return fmt.Errorf("store: save latches: %w", err)
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyLatches, v) })
+	if err != nil {
+		return fmt.Errorf("store: save latches: %w", err)
+	}
+	return nil
+}
+
+// Latches reads the operator's latches; none saved is no latch.
+func (s *Store) Latches() (Latches, error) {
+	var l Latches
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketMeta).Get(keyLatches)
+		if v == nil {
+			return nil
+		}
+		return json.Unmarshal(v, &l)
+	})
+	if err != nil {
+		return Latches{}, fmt.Errorf("store: read latches: %w", err)
+	}
+	return l, nil
 }
 
 // ErrNoMap is returned by Map when no map was saved.

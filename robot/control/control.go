@@ -60,7 +60,7 @@ func (l *Loop) Tick() {
 		return cmp.Or(cmp.Compare(a.Epoch, b.Epoch), cmp.Compare(a.Seq, b.Seq))
 	})
 	st := l.Link.State()
-	in.Link = pilot.LinkState{Connected: st.Connected, OrchestratorOnline: st.OrchestratorOnline}
+	in.Link = pilot.LinkState{Connected: st.Connected, OrchestratorOnline: st.OrchestratorOnline, Reason: st.Reason}
 
 	dets, err := l.Detector.Detect()
 	if err != nil {

@@ -211,6 +211,8 @@ type harness struct {
 	log      zerolog.Logger
 
 	b       *broker.Broker
+	live    atomic.Pointer[broker.Broker] // h.b, for the heartbeat goroutine
+	beating sync.Once
 	gen     int
 	accept  func(gen int, topic string, payload []byte) error // nil: accept all; set before the broker starts
 	cps     *collector
@@ -374,6 +376,7 @@ func (h *harness) startBroker() {
 		h.t.Fatalf("start broker %d on %s: %v", gen, h.addr, err)
 	}
 	h.b = b
+	h.live.Store(b)
 	h.t.Cleanup(func() { _ = b.Close() })
 }
 
@@ -400,8 +403,29 @@ func (h *harness) stamp() topics.Header {
 }
 
 // goOnline publishes orchestrator/status online and a fleet map built from
-// the world's true marker positions (scale 1) and the robots' faces.
+// the world's true marker positions (scale 1) and the robots' faces, and
+// starts the orchestrator's heartbeat (on whichever broker runs, until the
+// test ends).
 func (h *harness) goOnline() {
+	h.beating.Do(func() {
+		done := make(chan struct{})
+		stopped := make(chan struct{})
+		go func() {
+			defer close(stopped)
+			tk := time.NewTicker(topics.OrchestratorHeartbeatPeriod)
+			defer tk.Stop()
+			for seq := uint64(1); ; seq++ {
+				p, _ := topics.Encode(&topics.OrchestratorHeartbeat{Header: topics.Stamp("orchestrator", seq, time.Now()), Epoch: 1})
+				_ = h.live.Load().Publish(topics.TopicOrchestratorHeartbeat, p, false, 0) // fails while the broker is down
+				select {
+				case <-done:
+					return
+				case <-tk.C:
+				}
+			}
+		}()
+		h.t.Cleanup(func() { close(done); <-stopped })
+	})
 	h.publish(topics.TopicOrchestratorStatus, &topics.OrchestratorState{Header: h.stamp(), State: topics.OrchOnline, Epoch: 1})
 	fm := &topics.FleetMap{Header: h.stamp(), DiameterM: h.world.Config().DiameterM,
 		MeasuredDiameterM: h.world.Config().DiameterM, Scale: 1}

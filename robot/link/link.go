@@ -31,7 +31,13 @@ type Options struct {
 	CAFile    string // PEM bundle to trust for tls:// and wss://; empty: system roots
 	StoreDir  string // on-disk outbox for QoS 1; empty keeps it in memory (lost with the process)
 
-	KeepAlive      time.Duration // default 10 s
+	// KeepAlive is the MQTT keepalive, default 3 s; with PingTimeout (default
+	// 2 s) paho finds a dead connection within about 5 s and reconnects.
+	// Safety does not wait for it: the robot stops after OrchSilence
+	// without an orchestrator heartbeat.
+	KeepAlive      time.Duration
+	PingTimeout    time.Duration
+	OrchSilence    time.Duration // default topics.OrchestratorSilence
 	ConnectTimeout time.Duration // one connection attempt, default 5 s
 	RetryInterval  time.Duration // between connection attempts, and the longest reconnect back-off, default 2 s
 	OpTimeout      time.Duration // WaitTimeout of every token the link waits for, default 5 s
@@ -46,7 +52,13 @@ type Options struct {
 
 func (o *Options) defaults() {
 	if o.KeepAlive <= 0 {
-		o.KeepAlive = 10 * time.Second
+		o.KeepAlive = 3 * time.Second
+	}
+	if o.PingTimeout <= 0 {
+		o.PingTimeout = 2 * time.Second
+	}
+	if o.OrchSilence <= 0 {
+		o.OrchSilence = topics.OrchestratorSilence
 	}
 	if o.ConnectTimeout <= 0 {
 		o.ConnectTimeout = 5 * time.Second
@@ -68,8 +80,11 @@ func (o *Options) defaults() {
 // LinkState is what the pilot's failsafe reads every control tick: stop
 // unless Connected and OrchestratorOnline.
 type LinkState struct {
-	Connected          bool      // connected and subscribed
-	OrchestratorOnline bool      // orchestrator/status said online since the last connect
+	Connected bool // connected and subscribed
+	// OrchestratorOnline: orchestrator/status said online since the last
+	// connect, and an orchestrator/heartbeat arrived within OrchSilence.
+	OrchestratorOnline bool
+	Reason             string    // why not, when either is false
 	LostAt             time.Time // when the connection was last lost; Dial time before the first connect
 }
 
@@ -80,10 +95,11 @@ type Incoming struct {
 	Kind     topics.Kind
 	Retained bool
 
-	Directive    *topics.Directive         // robots/{id}/cmd
-	FleetCommand *topics.FleetCommand      // fleet/cmd
-	FleetMap     *topics.FleetMap          // fleet/map
-	Orchestrator *topics.OrchestratorState // orchestrator/status
+	Directive    *topics.Directive             // robots/{id}/cmd
+	FleetCommand *topics.FleetCommand          // fleet/cmd
+	FleetMap     *topics.FleetMap              // fleet/map
+	Orchestrator *topics.OrchestratorState     // orchestrator/status
+	Heartbeat    *topics.OrchestratorHeartbeat // orchestrator/heartbeat (never queued: State reflects it)
 }
 
 // Stats are the link's counters since Dial.
@@ -97,14 +113,17 @@ type Stats struct {
 	PublishErrors  uint64 // paho refused or failed a publish
 	DroppedOffline uint64 // QoS 0 dropped while disconnected
 
-	Connects        uint64 // successful (re)connects, subscriptions included
-	ConnectionsLost uint64
+	Connects         uint64 // successful (re)connects, subscriptions included
+	ConnectionsLost  uint64
+	SubscribeRetries uint64 // SUBSCRIBEs refused or unanswered, tried again
+	Heartbeats       uint64 // orchestrator heartbeats received
 }
 
 type counters struct {
 	received, invalid, coalesced                    atomic.Uint64
 	published, acked, publishErrors, droppedOffline atomic.Uint64
-	connects, connectionsLost                       atomic.Uint64
+	connects, connectionsLost, subscribeRetries     atomic.Uint64
+	heartbeats                                      atomic.Uint64
 }
 
 // Link is one robot's MQTT connection. Its methods are safe for concurrent
@@ -116,13 +135,16 @@ type Link struct {
 	client mqtt.Client
 	will   []byte
 
-	mu        sync.Mutex
-	state     LinkState
-	gen       uint64 // connection generation: bumped on connect and on loss
-	orchEpoch uint64 // newest orchestrator/status applied since the last connect
-	orchSeq   uint64
-	queue     []Incoming
-	closed    bool
+	mu         sync.Mutex
+	state      LinkState
+	gen        uint64 // connection generation: bumped on connect and on loss
+	orchEpoch  uint64 // newest orchestrator/status applied since the last connect
+	orchSeq    uint64
+	orchOnline bool      // the newest orchestrator/status said online
+	hbAt       time.Time // arrival of the last orchestrator heartbeat since the last connect
+	hbEpoch    uint64
+	queue      []Incoming
+	closed     bool
 
 	seqMu   sync.Mutex
 	seqBase uint64
@@ -191,13 +213,17 @@ func Dial(opts Options) (*Link, error) {
 		SetUsername(l.id).
 		SetPassword(opts.Password).
 		SetCleanSession(false).
-		SetOrderMatters(false).
+		// In order: the handler never blocks (it only queues), so paho's
+		// one delivery goroutine costs nothing, and directives reach the
+		// pilot in the order the broker sent them.
+		SetOrderMatters(true).
 		SetAutoReconnect(true).
 		SetConnectRetry(true).
 		SetConnectRetryInterval(opts.RetryInterval).
 		SetMaxReconnectInterval(opts.RetryInterval).
 		SetConnectTimeout(opts.ConnectTimeout).
 		SetKeepAlive(opts.KeepAlive).
+		SetPingTimeout(opts.PingTimeout).
 		SetWriteTimeout(opts.OpTimeout).
 		SetBinaryWill(topics.Robot(l.id, topics.KindStatus), will, topics.PolicyOf(topics.KindStatus).QoS, topics.PolicyOf(topics.KindStatus).Retained).
 		SetDefaultPublishHandler(l.onMessage).
@@ -265,13 +291,14 @@ func (l *Link) Stamp(k topics.Kind) topics.Header {
 	return topics.Stamp(l.id, l.seq[k], l.opts.Now())
 }
 
-// subscriptions are what a robot listens to, all QoS 1.
+// subscriptions are what a robot listens to, each at its topic's QoS.
 func (l *Link) subscriptions() map[string]byte {
 	return map[string]byte{
 		topics.Robot(l.id, topics.KindCmd): topics.PolicyOf(topics.KindCmd).QoS,
 		topics.TopicFleetCmd:               topics.PolicyOf(topics.KindFleetCmd).QoS,
 		topics.TopicFleetMap:               topics.PolicyOf(topics.KindFleetMap).QoS,
 		topics.TopicOrchestratorStatus:     topics.PolicyOf(topics.KindOrchestratorStatus).QoS,
+		topics.TopicOrchestratorHeartbeat:  topics.PolicyOf(topics.KindOrchestratorHeartbeat).QoS,
 	}
 }
 
@@ -283,6 +310,7 @@ func (l *Link) onConnect(c mqtt.Client) {
 	l.gen++
 	gen := l.gen
 	l.orchEpoch, l.orchSeq = 0, 0 // a new orchestrator run may start its seq again
+	l.orchOnline, l.hbAt, l.hbEpoch = false, time.Time{}, 0
 	l.mu.Unlock()
 
 	subs := l.subscriptions()
@@ -294,6 +322,7 @@ func (l *Link) onConnect(c mqtt.Client) {
 		if err == nil {
 			break
 		}
+		l.n.subscribeRetries.Add(1)
 		l.log.Error().Err(err).Msg("mqtt subscribe failed, retrying")
 		t := time.NewTimer(l.opts.RetryInterval)
 		select {
@@ -325,8 +354,11 @@ func (l *Link) subscribe(c mqtt.Client, subs map[string]byte) error {
 	}
 	if st, ok := tok.(*mqtt.SubscribeToken); ok {
 		for filter, code := range st.Result() {
-			if code == 0x80 {
-				return fmt.Errorf("subscribe %s: refused by the broker", filter)
+			// Any code >= 0x80 is a refusal: 0x80 in MQTT 3.1.1, and mochi
+			// answers 0x91 (packet id in use) even to a 3.1.1 client when
+			// a restored session still holds that id.
+			if code >= 0x80 {
+				return fmt.Errorf("subscribe %s: refused by the broker (code 0x%02x)", filter, code)
 			}
 		}
 	}
@@ -337,7 +369,7 @@ func (l *Link) onLost(_ mqtt.Client, err error) {
 	l.mu.Lock()
 	l.gen++
 	l.state.Connected = false
-	l.state.OrchestratorOnline = false
+	l.orchOnline, l.hbAt = false, time.Time{}
 	l.state.LostAt = l.opts.Now()
 	l.mu.Unlock()
 	l.n.connectionsLost.Add(1)
@@ -358,23 +390,39 @@ func (l *Link) isClosed() bool {
 
 // State is the failsafe's view of the link. Cheap; call it every tick.
 func (l *Link) State() LinkState {
+	now := l.opts.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.state
+	st := l.state
+	switch {
+	case !st.Connected:
+		st.Reason = "broker connection lost"
+	case !l.orchOnline:
+		st.Reason = "orchestrator offline"
+	case l.hbAt.IsZero():
+		st.Reason = "no orchestrator heartbeat yet"
+	case now.Sub(l.hbAt) > l.opts.OrchSilence:
+		st.Reason = fmt.Sprintf("no orchestrator heartbeat for %v", now.Sub(l.hbAt).Round(time.Millisecond))
+	default:
+		st.OrchestratorOnline = true
+	}
+	return st
 }
 
 // Stats returns the counters.
 func (l *Link) Stats() Stats {
 	return Stats{
-		Received:        l.n.received.Load(),
-		Invalid:         l.n.invalid.Load(),
-		Coalesced:       l.n.coalesced.Load(),
-		Published:       l.n.published.Load(),
-		Acked:           l.n.acked.Load(),
-		PublishErrors:   l.n.publishErrors.Load(),
-		DroppedOffline:  l.n.droppedOffline.Load(),
-		Connects:        l.n.connects.Load(),
-		ConnectionsLost: l.n.connectionsLost.Load(),
+		Received:         l.n.received.Load(),
+		Invalid:          l.n.invalid.Load(),
+		Coalesced:        l.n.coalesced.Load(),
+		Published:        l.n.published.Load(),
+		Acked:            l.n.acked.Load(),
+		PublishErrors:    l.n.publishErrors.Load(),
+		DroppedOffline:   l.n.droppedOffline.Load(),
+		Connects:         l.n.connects.Load(),
+		ConnectionsLost:  l.n.connectionsLost.Load(),
+		SubscribeRetries: l.n.subscribeRetries.Load(),
+		Heartbeats:       l.n.heartbeats.Load(),
 	}
 }
 
@@ -479,10 +527,27 @@ func (l *Link) onMessage(_ mqtt.Client, m mqtt.Message) {
 		return
 	}
 	in.Retained = m.Retained()
+	if in.Heartbeat != nil {
+		l.heartbeat(in.Heartbeat)
+		return
+	}
 	if in.Orchestrator != nil {
 		l.applyOrchestrator(in.Orchestrator)
 	}
 	l.enqueue(in)
+}
+
+// heartbeat records an orchestrator heartbeat's arrival. One from an
+// earlier orchestrator run than the status in force is ignored.
+func (l *Link) heartbeat(h *topics.OrchestratorHeartbeat) {
+	now := l.opts.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if h.Epoch < l.orchEpoch {
+		return
+	}
+	l.n.heartbeats.Add(1)
+	l.hbAt, l.hbEpoch = now, h.Epoch
 }
 
 func (l *Link) decode(topic string, payload []byte) (Incoming, error) {
@@ -503,6 +568,8 @@ func (l *Link) decode(topic string, payload []byte) (Incoming, error) {
 		in.FleetMap, err = topics.DecodeFleetMap(payload)
 	case topics.KindOrchestratorStatus:
 		in.Orchestrator, err = topics.DecodeOrchestratorState(payload)
+	case topics.KindOrchestratorHeartbeat:
+		in.Heartbeat, err = topics.DecodeOrchestratorHeartbeat(payload)
 	default:
 		return in, fmt.Errorf("topic %q is not one a robot subscribes to", topic)
 	}
@@ -527,7 +594,7 @@ func (l *Link) applyOrchestrator(s *topics.OrchestratorState) {
 	if s.Epoch > l.orchEpoch || s.Seq > l.orchSeq {
 		l.orchEpoch, l.orchSeq = s.Epoch, s.Seq
 	}
-	l.state.OrchestratorOnline = online
+	l.orchOnline = online
 }
 
 // enqueue adds a message for the pump. When the queue is full, the oldest
@@ -606,7 +673,7 @@ func (l *Link) Close() error {
 		l.closed = true
 		l.gen++
 		l.state.Connected = false
-		l.state.OrchestratorOnline = false
+		l.orchOnline = false
 		l.mu.Unlock()
 		close(l.done)
 		l.client.Disconnect(250)

@@ -105,6 +105,29 @@ func (b *broker) publish(t *testing.T, topic string, m topics.Message) {
 	}
 }
 
+// beat publishes orchestrator heartbeats of an epoch every 50 ms until the
+// test ends, as a live orchestrator does.
+func (b *broker) beat(t *testing.T, epoch uint64) {
+	t.Helper()
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tk := time.NewTicker(50 * time.Millisecond)
+		defer tk.Stop()
+		for seq := uint64(1); ; seq++ {
+			p, _ := topics.Encode(&topics.OrchestratorHeartbeat{Header: orch(seq), Epoch: epoch})
+			_ = b.srv.Publish(topics.TopicOrchestratorHeartbeat, p, false, 0)
+			select {
+			case <-done:
+				return
+			case <-tk.C:
+			}
+		}
+	}()
+	t.Cleanup(func() { close(done); <-stopped })
+}
+
 var t0 = time.Date(2026, 11, 26, 23, 0, 0, 0, time.UTC)
 
 func orch(seq uint64) topics.Header { return topics.Stamp("orchestrator", seq, t0) }
@@ -154,6 +177,7 @@ func TestRoundTrip(t *testing.T) {
 	b := startBroker(t, "127.0.0.1:0")
 	// Retained before the robot connects, as in a real start-up.
 	b.publish(t, topics.TopicOrchestratorStatus, &topics.OrchestratorState{Header: orch(1), State: topics.OrchOnline, Epoch: 3})
+	b.beat(t, 3)
 	l := dial(t, b.addr, nil)
 	if st := l.State(); st.Connected || st.OrchestratorOnline {
 		t.Fatalf("state %+v before the connection, want all false", st)
@@ -207,6 +231,7 @@ func TestRoundTrip(t *testing.T) {
 
 func TestOrchestratorStatusFlipsOnline(t *testing.T) {
 	b := startBroker(t, "127.0.0.1:0")
+	b.beat(t, 4)
 	l := dial(t, b.addr, nil)
 	eventually(t, "connected", connected(l))
 	online := func(want bool) func() bool {
@@ -235,6 +260,106 @@ func TestOrchestratorStatusFlipsOnline(t *testing.T) {
 	if !l.State().OrchestratorOnline {
 		t.Fatal("an offline status from epoch 3 overrode online from epoch 4")
 	}
+}
+
+// The orchestrator is online only while its heartbeats arrive: a status
+// that says online is not enough, and silence longer than OrchSilence takes
+// it offline at once, with the reason, while the connection stays up (a
+// half-open link, or an orchestrator whose loop stopped).
+func TestOrchestratorSilenceIsOffline(t *testing.T) {
+	b := startBroker(t, "127.0.0.1:0")
+	b.publish(t, topics.TopicOrchestratorStatus, &topics.OrchestratorState{Header: orch(1), State: topics.OrchOnline, Epoch: 2})
+	var mu sync.Mutex
+	now := t0
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	l := dial(t, b.addr, func(o *link.Options) { o.Now = clock; o.OrchSilence = 800 * time.Millisecond })
+	eventually(t, "connected", connected(l))
+	eventually(t, "status received", func() bool { return l.Stats().Received >= 1 })
+	if st := l.State(); st.OrchestratorOnline || !strings.Contains(st.Reason, "heartbeat") {
+		t.Fatalf("online without a heartbeat: %+v", st)
+	}
+	hb := func(epoch, seq uint64) {
+		p, _ := topics.Encode(&topics.OrchestratorHeartbeat{Header: orch(seq), Epoch: epoch})
+		if err := b.srv.Publish(topics.TopicOrchestratorHeartbeat, p, false, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hb(2, 1)
+	eventually(t, "heartbeat", func() bool { return l.Stats().Heartbeats == 1 })
+	if st := l.State(); !st.OrchestratorOnline {
+		t.Fatalf("offline right after a heartbeat: %+v", st)
+	}
+	advance(800 * time.Millisecond)
+	if st := l.State(); !st.OrchestratorOnline {
+		t.Fatalf("offline at exactly OrchSilence: %+v", st)
+	}
+	advance(time.Millisecond)
+	if st := l.State(); st.OrchestratorOnline || !st.Connected || !strings.Contains(st.Reason, "no orchestrator heartbeat for") {
+		t.Fatalf("after OrchSilence of silence: %+v, want connected, orchestrator offline with the reason", st)
+	}
+	// A heartbeat of an earlier run does not count.
+	hb(1, 2)
+	hb(2, 3) // sentinel: handled after the stale one (in order)
+	eventually(t, "sentinel heartbeat", func() bool { return l.Stats().Heartbeats == 2 })
+	if !l.State().OrchestratorOnline {
+		t.Fatal("a fresh heartbeat did not bring the orchestrator back")
+	}
+	advance(time.Second)
+	hb(1, 4)
+	hb(1, 5)
+	eventually(t, "stale heartbeats received", func() bool { return l.Stats().Received >= 6 })
+	if st := l.State(); st.OrchestratorOnline {
+		t.Fatalf("heartbeats of an earlier run kept the orchestrator online: %+v", st)
+	}
+}
+
+// mochi answers a SUBSCRIBE with 0x91 (packet id in use) when a restored
+// session holds that id; the link must take any code >= 0x80 as a refusal,
+// retry, and count the link connected only once every filter is granted.
+func TestRefusedSubscribeIsRetried(t *testing.T) {
+	b := startBroker(t, "127.0.0.1:0")
+	refuse := &refuseHook{left: 2}
+	if err := b.srv.AddHook(refuse, nil); err != nil {
+		t.Fatal(err)
+	}
+	l := dial(t, b.addr, nil)
+	eventually(t, "connected", connected(l))
+	if r := l.Stats().SubscribeRetries; r < 2 {
+		t.Fatalf("connected after %d subscribe retries, want >= 2 (two SUBSCRIBEs refused with 0x91)", r)
+	}
+	b.publish(t, topics.TopicOrchestratorStatus, &topics.OrchestratorState{Header: orch(1), State: topics.OrchOnline, Epoch: 1})
+	b.beat(t, 1)
+	eventually(t, "orchestrator online", func() bool { return l.State().OrchestratorOnline })
+}
+
+// refuseHook makes mochi refuse the first left SUBSCRIBE packets the way it
+// does after a restart: the packet id is taken by an inflight message of
+// the restored session, and mochi answers 0x91 on every filter, even to an
+// MQTT 3.1.1 client.
+type refuseHook struct {
+	mqtt.HookBase
+	mu   sync.Mutex
+	left int
+}
+
+func (h *refuseHook) ID() string { return "refuse-subscribe" }
+func (h *refuseHook) Provides(b byte) bool {
+	return b == mqtt.OnSubscribe || b == mqtt.OnSubscribed
+}
+func (h *refuseHook) OnSubscribe(cl *mqtt.Client, pk packets.Packet) packets.Packet {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if cl.Net.Inline || h.left == 0 {
+		return pk
+	}
+	h.left--
+	cl.State.Inflight.Set(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: 1},
+		PacketID: pk.PacketID, TopicName: "robots/r1/cmd"})
+	return pk
+}
+func (h *refuseHook) OnSubscribed(cl *mqtt.Client, pk packets.Packet, _ []byte) {
+	cl.State.Inflight.Delete(pk.PacketID)
 }
 
 func TestInvalidInboundDroppedAndCounted(t *testing.T) {
@@ -293,6 +418,7 @@ func TestDisconnectWhenBrokerStops(t *testing.T) {
 	l := dial(t, b.addr, nil)
 	eventually(t, "connected", connected(l))
 	b.publish(t, topics.TopicOrchestratorStatus, &topics.OrchestratorState{Header: orch(1), State: topics.OrchOnline, Epoch: 1})
+	b.beat(t, 1)
 	eventually(t, "orchestrator online", func() bool { return l.State().OrchestratorOnline })
 	before := time.Now()
 	b.stop()

@@ -62,7 +62,7 @@ func (p *Pilot) applyDirective(now time.Time, d *topics.Directive, out *Output) 
 				// route can be overtaken in transit by the hold or resume sent
 				// after it. Its route still applies; it lifts nothing.
 				mode, blocked, awaiting := p.mode, p.blocked, p.awaiting
-				p.applyRoute(d)
+				p.applyRoute(now, d, out)
 				if mode == modeMapping || mode == modeBackoff || mode == modeFault {
 					p.mode = mode
 				}
@@ -85,7 +85,7 @@ func (p *Pilot) applyDirective(now time.Time, d *topics.Directive, out *Output) 
 	p.failsafeLatched = false
 	switch d.Kind {
 	case topics.DirRoute:
-		p.applyRoute(d)
+		p.applyRoute(now, d, out)
 	case topics.DirHold, topics.DirStop:
 		p.held = true
 		p.heldReason = d.Kind
@@ -123,9 +123,18 @@ func (p *Pilot) applyDirective(now time.Time, d *topics.Directive, out *Output) 
 
 // applyRoute sets or extends the route. The same route again only changes
 // how far it is released (and never moves progress backwards); a different
-// route starts at its Step.
-func (p *Pilot) applyRoute(d *topics.Directive) {
+// route starts at its Step. A route whose Step is behind the robot's
+// progress means the orchestrator has not recorded checkpoints the robot
+// sent (a broker that crashed after acknowledging them): they are sent
+// again, in order; the orchestrator counts each (robot, epoch, step) once.
+func (p *Pilot) applyRoute(now time.Time, d *topics.Directive, out *Output) {
 	if slices.Equal(p.route, d.Route) {
+		for s := d.Step; s < p.step && s <= p.lastCheckpoint; s++ {
+			cp := &topics.Checkpoint{Header: p.stamp(topics.KindCheckpoint, now), Epoch: d.Epoch,
+				Marker: p.route[s], Step: s, Final: s == len(p.route)-1}
+			out.Publish = append(out.Publish, Msg{Kind: topics.KindCheckpoint, Body: cp})
+			p.stats.CheckpointsResent++
+		}
 		p.step = max(p.step, d.Step)
 	} else {
 		p.route = slices.Clone(d.Route)
@@ -250,6 +259,26 @@ func (p *Pilot) publishStatus(now time.Time, reconnected bool, out *Output) {
 		st.Target = &t
 	}
 	out.Publish = append(out.Publish, Msg{Kind: topics.KindStatus, Body: st})
+}
+
+// publishHeartbeat publishes robots/{id}/heartbeat every HeartbeatEvery,
+// whatever the state: it keeps the robot online at the orchestrator and
+// tells it which directives are applied.
+func (p *Pilot) publishHeartbeat(now time.Time, out *Output) {
+	if !p.nextBeat.IsZero() && now.Before(p.nextBeat) {
+		return
+	}
+	if p.nextBeat.IsZero() || now.Sub(p.nextBeat) >= p.cfg.HeartbeatEvery {
+		p.nextBeat = now
+	}
+	p.nextBeat = p.nextBeat.Add(p.cfg.HeartbeatEvery)
+	state, _ := p.stateAndReason()
+	hb := &topics.Heartbeat{Header: p.stamp(topics.KindHeartbeat, now), State: state,
+		Epoch: p.dirEpoch, CmdSeq: p.dirSeq, Step: p.step}
+	if len(p.route) > 0 {
+		hb.RouteEpoch, hb.RouteSeq = p.routeEpoch, p.routeSeq
+	}
+	out.Publish = append(out.Publish, Msg{Kind: topics.KindHeartbeat, Body: hb})
 }
 
 // publishPose publishes at 1/PoseEvery while the robot moves and at

@@ -66,8 +66,12 @@ type Config struct {
 	HiddenTimeout time.Duration
 	PoseEvery     time.Duration // pose period while moving, default 200ms (5 Hz)
 	PoseIdleEvery time.Duration // pose period while stopped, default 1s
-	StatusEvery   time.Duration // status heartbeat period, default 5s
-	MaxStepGap    time.Duration // longer gaps between steps count as this much motion, default 500ms
+	StatusEvery   time.Duration // status refresh period, default 5s
+	// HeartbeatEvery is the period of robots/{id}/heartbeat, default
+	// topics.HeartbeatPeriod (0.5 s): the orchestrator takes a robot offline
+	// after topics.RobotSilence without any message from it.
+	HeartbeatEvery time.Duration
+	MaxStepGap     time.Duration // longer gaps between steps count as this much motion, default 500ms
 }
 
 // DefaultConfig returns the defaults for robot id with the given faces.
@@ -98,6 +102,7 @@ func DefaultConfig(id string, faces topics.FaceIDs) Config {
 		PoseEvery:         200 * time.Millisecond,
 		PoseIdleEvery:     time.Second,
 		StatusEvery:       5 * time.Second,
+		HeartbeatEvery:    topics.HeartbeatPeriod,
 		MaxStepGap:        500 * time.Millisecond,
 		ParkToleranceM:    0.03,
 	}
@@ -151,6 +156,7 @@ func (c Config) withDefaults() (Config, error) {
 	setD(&c.PoseEvery, d.PoseEvery)
 	setD(&c.PoseIdleEvery, d.PoseIdleEvery)
 	setD(&c.StatusEvery, d.StatusEvery)
+	setD(&c.HeartbeatEvery, d.HeartbeatEvery)
 	setD(&c.MaxStepGap, d.MaxStepGap)
 	return c, c.validate()
 }
@@ -189,7 +195,7 @@ func (c Config) validate() error {
 	}
 	for name, v := range map[string]time.Duration{
 		"clear_after": c.ClearAfter, "yield_timeout": c.YieldTimeout, "target_lost_after": c.TargetLostAfter, "find_timeout": c.FindTimeout, "hidden_timeout": c.HiddenTimeout,
-		"pose_every": c.PoseEvery, "pose_idle_every": c.PoseIdleEvery, "status_every": c.StatusEvery,
+		"pose_every": c.PoseEvery, "pose_idle_every": c.PoseIdleEvery, "status_every": c.StatusEvery, "heartbeat_every": c.HeartbeatEvery,
 		"max_step_gap": c.MaxStepGap,
 	} {
 		if v < 0 {

@@ -11,8 +11,11 @@ import (
 
 // LinkState is what the MQTT link knows about its connection.
 type LinkState struct {
-	Connected          bool // the broker connection is up
-	OrchestratorOnline bool // orchestrator/status last said online
+	Connected bool // the broker connection is up
+	// OrchestratorOnline: orchestrator/status last said online and its
+	// heartbeat is fresh (robot/link decides).
+	OrchestratorOnline bool
+	Reason             string // why not, for the failsafe event and status
 }
 
 // Input is everything that reaches the pilot in one control tick.
@@ -55,6 +58,7 @@ type Stats struct {
 	StaleDirectives     int // older (epoch, seq) than the last applied, fleet/cmd included
 	DuplicateDirectives int // the same (epoch, seq) again: a no-op
 	Checkpoints         int
+	CheckpointsResent   int // sent again for a route directive that had not recorded them
 	Faults              int
 }
 
@@ -187,6 +191,7 @@ type Pilot struct {
 	lastKey    statusKey
 	nextPose   time.Time
 	poseSent   bool
+	nextBeat   time.Time
 }
 
 // New returns a pilot for cfg, with zero fields set to their defaults.
@@ -234,9 +239,13 @@ func (p *Pilot) Step(in Input) Output {
 	if p.linkWasOK && !linkOK {
 		p.failsafeLatched = true
 		p.failsafeEventDue = true
-		p.failsafeReason = "orchestrator offline"
-		if !in.Link.Connected {
+		p.failsafeReason = in.Link.Reason
+		switch {
+		case p.failsafeReason != "":
+		case !in.Link.Connected:
 			p.failsafeReason = "broker connection lost"
+		default:
+			p.failsafeReason = "orchestrator offline"
 		}
 	}
 	reconnected := in.Link.Connected && !p.wasConnected
@@ -285,6 +294,7 @@ func (p *Pilot) Step(in Input) Output {
 	}
 	p.publishStatus(now, reconnected, &out)
 	p.publishPose(now, &out)
+	p.publishHeartbeat(now, &out)
 	return out
 }
 

@@ -415,6 +415,44 @@ func TestMappingSweep(t *testing.T) {
 	}
 }
 
+// A route directive whose Step is behind the robot's progress says the
+// orchestrator lost checkpoints (a broker that crashed after acknowledging
+// them): the robot sends them again, in order, with the directive's epoch,
+// and goes on from where it is.
+func TestCheckpointsResentWhenTheOrchestratorIsBehind(t *testing.T) {
+	w := newWorld()
+	me := w.add("r1", 0, 0, 0, 0)
+	r := newRig(t, w, me, nil)
+	r.step(pilot.Input{Map: w.fleetMap(1), Directives: []topics.Directive{route(1, 1, 2, 0, 2, 4)}})
+	if !r.run(120*time.Second, func(pilot.Output) bool { return r.p.State() == topics.StateReached && len(r.checkpoints()) == 2 }) {
+		t.Fatalf("two steps not reached: %s, %d checkpoints", r.p.State(), len(r.checkpoints()))
+	}
+	resync := route(2, 1, 2, 0, 2, 4) // a new orchestrator run that recorded nothing
+	r.step(pilot.Input{Directives: []topics.Directive{resync}})
+	cps := r.checkpoints()
+	if len(cps) != 4 {
+		t.Fatalf("checkpoints %+v, want the two of epoch 1 and the same two again", cps)
+	}
+	for i, c := range cps[2:] {
+		if c.Step != i || c.Marker != []int{0, 2}[i] || c.Epoch != 2 {
+			t.Fatalf("resent checkpoint %d = %+v, want step %d of epoch 2", i, c, i)
+		}
+	}
+	if s := r.p.Stats().CheckpointsResent; s != 2 {
+		t.Fatalf("CheckpointsResent %d, want 2", s)
+	}
+	// Progress is kept: releasing the last step drives it, not step 0 again.
+	all := route(2, 2, 3, 0, 2, 4)
+	all.Step = 2
+	r.step(pilot.Input{Directives: []topics.Directive{all}})
+	if !r.run(120*time.Second, reachedAll(r)) {
+		t.Fatalf("route not done: %s", r.p.State())
+	}
+	if cps := r.checkpoints(); len(cps) != 5 || cps[4].Step != 2 || !cps[4].Final {
+		t.Fatalf("checkpoints %+v, want one more, the final step 2", cps)
+	}
+}
+
 func TestCheckpointsOncePerStep(t *testing.T) {
 	w := newWorld()
 	me := w.add("r1", 0, 0, 0, 0)
@@ -426,8 +464,10 @@ func TestCheckpointsOncePerStep(t *testing.T) {
 	if r.run(5*time.Second, func(pilot.Output) bool { return r.moving() }) {
 		t.Fatal("drove an unreleased step")
 	}
-	// The same route again with more released continues; repeating it changes nothing.
+	// The same route again with more released continues (its Step says
+	// the orchestrator recorded step 0); repeating it changes nothing.
 	more := route(1, 2, 3, 0, 2, 4)
+	more.Step = 1
 	r.step(pilot.Input{Directives: []topics.Directive{more}})
 	if !r.run(120*time.Second, reachedAll(r)) {
 		t.Fatalf("route not done: %s", r.p.State())
