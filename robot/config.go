@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -41,6 +42,11 @@ type PilotConfig struct {
 	FaceStopDistanceM float64 `yaml:"face_stop_distance_m"` // another robot's face closer than this stops it
 	ForwardConeDeg    float64 `yaml:"forward_cone_deg"`
 	ReflexHalfWidthM  float64 `yaml:"reflex_half_width_m"` // a face this close to the path sideways counts
+	// How often to publish, e.g. "1s": pose while standing (default 1s),
+	// status without a change (default 5s). The heartbeat (every 0.5 s)
+	// keeps the robot online however quiet these are.
+	PoseIdleEvery time.Duration `yaml:"pose_idle_every"`
+	StatusEvery   time.Duration `yaml:"status_every"`
 }
 
 func defaultConfig() Config {

@@ -19,6 +19,8 @@ import (
 	"collaborate/robot/pilot"
 	"collaborate/robot/sim"
 	"collaborate/robot/vision"
+	"collaborate/robot/world"
+	"collaborate/topics"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -32,6 +34,7 @@ type backend struct {
 	clock    hw.Clock
 	run      func(ctx context.Context) error // nil when nothing runs beside the loop
 	close    func() error
+	scale    float64 // sim seconds per wall second of the clock; 0 means 1
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -41,11 +44,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "halt" {
 		return halt(args[1:], stderr)
 	}
+	if len(args) > 0 && args[0] == "world" {
+		return runWorld(ctx, args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("robot", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
 		configPath = fs.String("config", "", "robot config file (YAML)")
-		hwKind     = fs.String("hw", "sim", "hardware backend: sim (alone in a simulated arena) or pi")
+		hwKind     = fs.String("hw", "sim", "hardware backend: sim (alone in a simulated arena), sitl (a body in a `robot world` server) or pi")
+		worldAddr  = fs.String("world", "127.0.0.1:7400", "with --hw sitl: the world server's address")
 		id         = fs.String("id", "", "robot id (overrides the config)")
 		broker     = fs.String("broker", "", "broker URL, e.g. tcp://laptop:1883 (overrides the config)")
 		passFile   = fs.String("password-file", "", "file holding this robot's MQTT password (overrides the config)")
@@ -55,7 +62,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		logFormat  = fs.String("log-format", "", "console or json (default: console on a terminal)")
 	)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: robot --config FILE --hw sim|pi [flags]\n       robot detect --image FILE | --camera [--config FILE]")
+		fmt.Fprintln(stderr, "usage: robot --config FILE --hw sim|sitl|pi [flags]\n       robot world [flags]\n       robot detect --image FILE | --camera [--config FILE]\n       robot halt --config FILE")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -76,6 +83,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *faceBase > 0 {
 		cfg.FaceBase = *faceBase
 	}
+	var body *world.Body
+	if *hwKind == "sitl" {
+		// The world places the body and knows its faces: claim it first,
+		// so that a robot configured without faces takes the world's.
+		if err := topics.CheckRobotID(cfg.ID); err != nil {
+			return fmt.Errorf("config: id: %w", err)
+		}
+		if body, err = world.Dial(*worldAddr, cfg.ID, world.DialOptions{Faces: cfg.faces()}); err != nil {
+			return err
+		}
+		defer body.Close()
+		if cfg.faces() == (topics.FaceIDs{}) {
+			cfg.FaceBase = body.Faces().Front
+		}
+	}
 	if err := cfg.validate(); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
@@ -89,10 +111,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch *hwKind {
 	case "sim":
 		be, err = simBackend(cfg)
+	case "sitl":
+		be = backend{detector: body, drive: body, clock: body, scale: body.Scale()}
 	case "pi":
 		be, err = piBackend(cfg, log)
 	default:
-		return fmt.Errorf("--hw must be sim or pi, got %q", *hwKind)
+		return fmt.Errorf("--hw must be sim, sitl or pi, got %q", *hwKind)
 	}
 	if err != nil {
 		return err
@@ -128,7 +152,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if be.run != nil {
 		go func() { errc <- be.run(ctx) }()
 	}
+	// The control period is in the clock's time: a world that runs faster
+	// than real time ticks its robots faster too.
 	period := time.Duration(float64(time.Second) / cfg.ControlHz)
+	if be.scale > 0 {
+		period = time.Duration(float64(period) / be.scale)
+	}
 	loopErr := loop.Run(ctx, period)
 	cancel()
 	if be.run != nil {
@@ -171,6 +200,12 @@ func pilotConfig(c Config) pilot.Config {
 	set(&pc.ParkDistanceM, c.Pilot.ParkDistanceM)
 	set(&pc.FaceStopDistanceM, c.Pilot.FaceStopDistanceM)
 	set(&pc.ReflexHalfWidthM, c.Pilot.ReflexHalfWidthM)
+	if c.Pilot.PoseIdleEvery > 0 {
+		pc.PoseIdleEvery = c.Pilot.PoseIdleEvery
+	}
+	if c.Pilot.StatusEvery > 0 {
+		pc.StatusEvery = c.Pilot.StatusEvery
+	}
 	if c.Pilot.ForwardConeDeg > 0 {
 		pc.ForwardConeRad = c.Pilot.ForwardConeDeg * math.Pi / 180
 	}

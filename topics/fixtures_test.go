@@ -26,7 +26,7 @@ var validPayloads = map[topics.Kind]string{
 	topics.KindEvents: `{"v":1,"sender":"r1","seq":4,"ts":"2026-11-26T23:00:00Z","kind":"blocked","other":"r2",` +
 		`"face":"front","marker":104,"distance_m":0.4,"detail":"head-on"}`,
 	topics.KindHeartbeat: `{"v":1,"sender":"r1","seq":31,"ts":"2026-11-26T23:00:00.5Z","state":"holding",` +
-		`"epoch":3,"cmd_seq":14,"route_epoch":3,"route_seq":12,"step":1}`,
+		`"epoch":3,"cmd_seq":14,"route_epoch":3,"route_seq":12,"step":1,"x_m":0.42,"y_m":-1.06,"theta_rad":2.1}`,
 	topics.KindCmd: `{"v":1,"sender":"orchestrator","seq":12,"ts":"2026-11-26T23:00:00Z","epoch":3,"kind":"route",` +
 		`"route":[5,9,2],"released":2,"step":0,"reason":"mission m1"}`,
 	topics.KindFleetCmd: `{"v":1,"sender":"orchestrator","seq":1,"ts":"2026-11-26T23:00:00Z","epoch":3,"kind":"stop"}`,

@@ -175,6 +175,11 @@ type Heartbeat struct {
 	RouteEpoch uint64 `json:"route_epoch,omitempty"` // of the route directive in force
 	RouteSeq   uint64 `json:"route_seq,omitempty"`   // of the route directive in force
 	Step       int    `json:"step,omitempty"`        // route step being worked on
+	// Where the robot is, once localised (as in Pose): a robot that stands
+	// may publish no pose, and the traffic control needs its position.
+	XM       *float64 `json:"x_m,omitempty"`
+	YM       *float64 `json:"y_m,omitempty"`
+	ThetaRad *float64 `json:"theta_rad,omitempty"`
 }
 
 // Directive kinds on robots/{id}/cmd.

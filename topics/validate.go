@@ -152,17 +152,23 @@ func (m *Pose) Validate() error {
 	if m.DistanceM != nil {
 		c.atLeast("distance_m", *m.DistanceM, 0)
 	}
-	c.optFinite("x_m", m.XM)
-	c.optFinite("y_m", m.YM)
-	if m.ThetaRad != nil {
-		c.bearing("theta_rad", *m.ThetaRad)
-	}
-	if (m.XM == nil) != (m.YM == nil) {
-		c.fail("x_m", "and y_m must be given together")
-	}
+	c.position(m.XM, m.YM, m.ThetaRad)
 	c.finite("speed_mps", m.SpeedMps)
 	c.nonNegInt("step", m.Step)
 	return c.result()
+}
+
+// position checks an optional arena position: x_m and y_m together,
+// finite, theta_rad within ±π.
+func (c *checker) position(x, y, theta *float64) {
+	c.optFinite("x_m", x)
+	c.optFinite("y_m", y)
+	if theta != nil {
+		c.bearing("theta_rad", *theta)
+	}
+	if (x == nil) != (y == nil) {
+		c.fail("x_m", "and y_m must be given together")
+	}
 }
 
 func (c *checker) sighting(p string, s Sighting) {
@@ -312,6 +318,7 @@ func (m *Heartbeat) Validate() error {
 	c.header(m.Header)
 	c.oneOf("state", m.State, RobotStates)
 	c.nonNegInt("step", m.Step)
+	c.position(m.XM, m.YM, m.ThetaRad)
 	return c.result()
 }
 

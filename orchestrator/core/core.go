@@ -69,6 +69,13 @@ type Config struct {
 	// directive sent to it, show it did not apply it (or show it in
 	// failsafe) is sent fresh directives. Default 1 s.
 	ResyncAfter time.Duration
+	// BlockedRetry: a robot that reports blocked for this long with no
+	// head-on in progress gets fresh directives (it retries). Default 5 s.
+	BlockedRetry time.Duration
+	// MaxBackoffs: a waiter blocked again by the same backer after it was
+	// freed makes the backer back off again, up to this many times in one
+	// head-on; then the two swap roles. Default 3.
+	MaxBackoffs int
 	// HeartbeatEvery is the period of orchestrator/heartbeat, default
 	// topics.OrchestratorHeartbeatPeriod.
 	HeartbeatEvery  time.Duration
@@ -146,6 +153,7 @@ type headOn struct {
 	since          time.Time
 	waiterFreed    time.Time // zero until the waiter resumed
 	backedOff      bool      // the backer was seen backing off
+	backoffs       int       // back-offs ordered in this head-on
 }
 
 // Core is the decision state. Not safe for concurrent use: see Runner.
@@ -196,6 +204,10 @@ func New(cfg Config, st Store) (*Core, error) {
 	}
 	def(&cfg.SilenceTimeout, topics.RobotSilence)
 	def(&cfg.ResyncAfter, time.Second)
+	def(&cfg.BlockedRetry, 5*time.Second)
+	if cfg.MaxBackoffs <= 0 {
+		cfg.MaxBackoffs = 3
+	}
 	def(&cfg.HeartbeatEvery, topics.OrchestratorHeartbeatPeriod)
 	def(&cfg.BackoffTimeout, 5*time.Second)
 	def(&cfg.HeadOnTimeout, 30*time.Second)
@@ -409,7 +421,7 @@ func (c *Core) Handle(now time.Time, t topics.Topic, msg topics.Message) ([]Out,
 		ch = c.reg.Pose(now, id, m)
 		outs = append(outs, c.onState(now, id, m.State)...)
 	case *topics.Heartbeat:
-		ch = c.reg.Heartbeat(now, id, m.State)
+		ch = c.reg.Heartbeat(now, id, m)
 		c.robotCtl(id).rep = report{at: now, state: m.State, epoch: m.Epoch, seq: m.CmdSeq,
 			hasRoute: true, routeEpoch: m.RouteEpoch, routeSeq: m.RouteSeq, fromBeat: true}
 		outs = append(outs, c.onState(now, id, m.State)...)
@@ -538,6 +550,11 @@ func (c *Core) outOfSync(now time.Time, id string) string {
 	switch {
 	case r.state == topics.StateFailsafe:
 		return "it is in failsafe"
+	case r.state == topics.StateBlocked && !c.inHeadOn(id) && now.Sub(k.lastSentAt) >= c.cfg.BlockedRetry:
+		// Blocked robots wait for a decision: one that no head-on in
+		// progress will decide (its report came while another head-on
+		// held the other robot, or was lost) tries again.
+		return "it is blocked and no head-on decides for it"
 	case k.lastSeq > 0 && (r.epoch != c.epoch || r.seq < k.lastSeq):
 		return fmt.Sprintf("it applied epoch %d seq %d, the last sent is epoch %d seq %d", r.epoch, r.seq, c.epoch, k.lastSeq)
 	case r.hasRoute && k.routeSeq > 0 && (r.routeEpoch != c.epoch || r.routeSeq < k.routeSeq):

@@ -10,22 +10,37 @@
 //   - Checkpoints: applied exactly once in effect (a duplicate changes
 //     nothing) and persisted before Handle returns; Handle returns an error
 //     when it could not persist, and the caller must not acknowledge then.
-//   - Restart: no route directive is issued for a robot before a message of
-//     it (normally its retained status) arrived in this run; the route is then
-//     re-issued from the persisted next step (Step = Reached), followed by
-//     a resume unless this run holds the robot: holds are not persisted, and
-//     a robot keeps its latches across an orchestrator restart.
+//   - Liveness: Heartbeat gives orchestrator/heartbeat every HeartbeatEvery
+//     (robots stop after topics.OrchestratorSilence without one). Announce
+//     gives the retained orchestrator/status online, fleet/map and fleet/cmd
+//     in force, at start and after every reconnection to a broker.
+//   - Resync: the core records the last directive and the last route
+//     directive it sent each robot, and each robot reports (heartbeat,
+//     status) what it applied. A robot that comes online, or whose reports,
+//     ResyncAfter past the last directive sent, show an older directive, an
+//     older route (it restarted), failsafe (it lost its link), or blocked
+//     with no head-on deciding for it (BlockedRetry), gets fresh directives:
+//     its route from the persisted next step (Step = Reached; the robot
+//     resends checkpoints the core lacks), even while held (a route lifts no
+//     hold), then the latch in force: stop, hold, or resume. This is what
+//     makes every fault end with the robot driving again, and why nothing
+//     needs to be delivered exactly once.
+//   - Latches: operator holds and stops and the fleet stop are persisted
+//     (SaveLatches) and survive a restart; a resync never resumes a robot
+//     an operator stopped. Traffic and head-on holds are not persisted: the
+//     planner starts again from what the robots report.
 //   - Release: a route directive releases Lookahead steps past the last
-//     checkpoint (Released is an absolute step count). The contract lets a
-//     new route lift a hold, so no route directive goes to a held robot: it
-//     is sent when the last hold is lifted, followed by a resume.
+//     checkpoint (Released is an absolute step count). Outside a resync, no
+//     route directive goes to a held robot: it is sent when the last hold is
+//     lifted, followed by a resume.
 //   - Holds have sources: traffic (planner), head-on, operator hold, operator
 //     stop. A robot is resumed only when no source remains. An operator resume
 //     lifts the operator's hold and stop only. A fleet stop withholds route
 //     and map directives until the fleet resume.
-//   - Offline: by last will or silence (SilenceTimeout). The planner gets an
-//     offline robot with Online=false at its last known position. When it
-//     comes back its route is re-issued (or the hold it still has stands).
+//   - Offline: by last will or silence (SilenceTimeout, topics.RobotSilence
+//     by default). The planner gets an offline robot with Online=false at its
+//     last known position, and no route: an obstacle. When it comes back it
+//     is resynchronised.
 //   - Mapping: when there is no map, the mapper gets the map directive: the
 //     configured mapper (Config.Mapper, else the missions file's mapper) when
 //     it is online, or, with none configured, the robot online the longest.
@@ -38,5 +53,7 @@
 //     waiter a hold. The waiter resumes when the backer leaves state
 //     backing_off, or the waiter reports clear, or after BackoffTimeout; the
 //     backer resumes at the waiter's next checkpoint, when the waiter goes
-//     offline, or after HeadOnTimeout.
+//     offline, or after HeadOnTimeout. A freed waiter blocked again by the
+//     same backer makes it back off again, up to MaxBackoffs, then the two
+//     swap roles.
 package core

@@ -88,7 +88,10 @@ func (c *Core) Fleet() FleetView {
 		if rb, ok := c.reg.Get(id); ok {
 			r.Online, r.OfflineReason, r.State, r.LastSeen = rb.Online, rb.OfflineReason, rb.State, rb.LastSeen
 			if p := rb.Pose; p != nil {
-				r.XM, r.YM, r.DistanceM = p.XM, p.YM, p.DistanceM
+				r.DistanceM = p.DistanceM
+			}
+			if x, y, ok := rb.Position(); ok {
+				r.XM, r.YM = &x, &y
 			}
 		}
 		if m := c.missions[id]; m != nil {

@@ -194,3 +194,59 @@ func TestHeartbeat(t *testing.T) {
 		t.Fatalf("heartbeats moved the directive seq from %d to %d", seq0, h.c.seq)
 	}
 }
+
+// A waiter blocked again by its backer once freed makes the backer back off
+// again, up to MaxBackoffs, then the two swap roles; a robot left blocked
+// with no head-on deciding for it (its report came while the other robot
+// was in another head-on) gets fresh directives after BlockedRetry.
+func TestBlockedAgain(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "o.db")
+	withMap(t, path)
+	h := newHarness(t, Config{Missions: missionsFile(t, twoRobots), SilenceTimeout: time.Minute}, openStore(t, path))
+	h.pl.backer = "r2"
+	h.must("r1", status(topics.StateMoving))
+	h.must("r2", status(topics.StateMoving))
+	blocked := &topics.Event{Kind: topics.EventBlocked, Other: "r2", Face: topics.FaceFront}
+	outs := h.must("r1", blocked)
+	h.one(outs, "r2", topics.DirBackoff)
+	h.one(outs, "r1", topics.DirHold)
+	for i := 2; i <= 3; i++ {
+		h.must("r2", &topics.Pose{State: topics.StateBackingUp})
+		h.one(h.must("r2", &topics.Pose{State: topics.StateHolding}), "r1", topics.DirResume)
+		outs = h.must("r1", blocked)
+		h.one(outs, "r2", topics.DirBackoff)
+		h.one(outs, "r1", topics.DirHold)
+	}
+	h.must("r2", &topics.Pose{State: topics.StateBackingUp})
+	h.one(h.must("r2", &topics.Pose{State: topics.StateHolding}), "r1", topics.DirResume)
+	outs = h.must("r1", blocked)
+	h.one(outs, "r1", topics.DirBackoff) // roles swapped
+	if ds := directives(outs, "r2"); len(ds) != 2 || ds[0].Kind != topics.DirResume || ds[1].Kind != topics.DirHold {
+		t.Fatalf("swap: r2 got %s, want resume (freed backer) then hold (new waiter)", describe(outs))
+	}
+	if st := h.c.Stats(); st.HeadOns != 2 {
+		t.Fatalf("head-ons %d, want 2", st.HeadOns)
+	}
+
+	// A blocked report while the other robot is busy in another head-on is
+	// not decided: after BlockedRetry, r2 gets fresh directives.
+	h2 := newHarness(t, Config{Missions: missionsFile(t, twoRobots), SilenceTimeout: time.Minute}, openStore(t, filepath.Join(t.TempDir(), "o.db")))
+	h2.c.fmap = ring(3, 12)
+	e := h2.c.Epoch()
+	h2.must("r1", status(topics.StateMoving))
+	last, route := lastSeqs(h2.must("r2", status(topics.StateMoving)), "r2")
+	if last == 0 || route == 0 {
+		t.Fatal("r2 got no route")
+	}
+	h2.must("r2", beat(topics.StateBlocked, e, last, e, route))
+	if outs := h2.tick(4 * time.Second); len(directives(outs, "r2")) != 0 {
+		t.Fatalf("retry before BlockedRetry: %s", describe(outs))
+	}
+	h2.must("r2", beat(topics.StateBlocked, e, last, e, route))
+	if outs := h2.tick(0); len(directives(outs, "r2")) != 0 {
+		t.Fatalf("retry before BlockedRetry: %s", describe(outs))
+	}
+	if ds := directives(h2.tick(1100*time.Millisecond), "r2"); len(ds) == 0 || ds[len(ds)-1].Kind != topics.DirResume {
+		t.Fatalf("blocked r2 not retried: %v", ds)
+	}
+}

@@ -223,6 +223,14 @@ func (c *Core) blocked(now time.Time, id string, e *topics.Event) ([]Out, error)
 	if other == "" || other == id || !c.isKnown(other) {
 		return nil, c.reject("event", fmt.Errorf("robot %s: blocked by %q, which is not a known robot", id, other))
 	}
+	for _, h := range c.headOns {
+		if h.waiter == id && h.backer == other && !h.waiterFreed.IsZero() {
+			// Freed, the waiter is blocked again by the same robot: the
+			// back-off did not clear its way. Back off again, or, after
+			// MaxBackoffs, swap the roles.
+			return c.blockedAgain(now, h), nil
+		}
+	}
 	if c.inHeadOn(id) || c.inHeadOn(other) {
 		return nil, nil // the other robot's report of the same head-on
 	}
@@ -231,8 +239,13 @@ func (c *Core) blocked(now time.Time, id string, e *topics.Event) ([]Out, error)
 		c.log.Error().Str("backer", backer).Str("waiter", waiter).Msg("planner named other robots for a head-on; using ids")
 		backer, waiter = NoTraffic{}.HeadOn(now, id, other)
 	}
+	return c.startHeadOn(now, backer, waiter), nil
+}
+
+// startHeadOn orders backer to back off and waiter to wait.
+func (c *Core) startHeadOn(now time.Time, backer, waiter string) []Out {
 	c.stats.HeadOns++
-	h := &headOn{backer: backer, waiter: waiter, since: now}
+	h := &headOn{backer: backer, waiter: waiter, since: now, backoffs: 1}
 	c.headOns = append(c.headOns, h)
 	bk, wk := c.robotCtl(backer), c.robotCtl(waiter)
 	wk.headOn = &hold{with: backer, since: now, reason: "head-on: waits for " + backer}
@@ -242,7 +255,33 @@ func (c *Core) blocked(now time.Time, id string, e *topics.Event) ([]Out, error)
 	return []Out{
 		c.directive(now, backer, topics.Directive{Kind: topics.DirBackoff, BackoffM: c.cfg.BackoffM, Reason: bk.headOn.reason}),
 		c.directive(now, waiter, topics.Directive{Kind: topics.DirHold, Reason: wk.headOn.reason}),
-	}, nil
+	}
+}
+
+// blockedAgain handles a freed waiter blocked again by its backer.
+func (c *Core) blockedAgain(now time.Time, h *headOn) []Out {
+	if h.backoffs >= c.cfg.MaxBackoffs {
+		c.log.Warn().Str("backer", h.backer).Str("waiter", h.waiter).Int("backoffs", h.backoffs).
+			Msg("head-on not cleared by backing off: roles swapped")
+		outs := c.freeBacker(now, h)
+		return append(outs, c.startHeadOn(now, h.waiter, h.backer)...)
+	}
+	h.backoffs++
+	h.since, h.waiterFreed, h.backedOff = now, time.Time{}, false
+	wk, bk := c.robotCtl(h.waiter), c.robotCtl(h.backer)
+	if wk.headOn == nil {
+		wk.headOn = &hold{with: h.backer, since: now, reason: "head-on: waits for " + h.backer}
+		c.stats.HoldsIssued++
+	}
+	if bk.headOn == nil {
+		bk.headOn = &hold{with: h.waiter, since: now, reason: "head-on: backs off for " + h.waiter}
+		c.stats.HoldsIssued++
+	}
+	c.log.Info().Str("backer", h.backer).Str("waiter", h.waiter).Int("backoffs", h.backoffs).Msg("head-on: waiter blocked again, backer backs off again")
+	return []Out{
+		c.directive(now, h.backer, topics.Directive{Kind: topics.DirBackoff, BackoffM: c.cfg.BackoffM, Reason: bk.headOn.reason}),
+		c.directive(now, h.waiter, topics.Directive{Kind: topics.DirHold, Reason: wk.headOn.reason}),
+	}
 }
 
 func (c *Core) freeWaiter(now time.Time, h *headOn) []Out {

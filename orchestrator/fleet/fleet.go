@@ -27,6 +27,9 @@ type Robot struct {
 	OnlineSince   time.Time
 	LastMarker    *int // last checkpoint marker reached, of any mission
 	LastEvent     string
+	// The last position reported, by a pose or a heartbeat.
+	x, y   float64
+	hasPos bool
 }
 
 // Change is what a message did to a robot's presence.
@@ -117,13 +120,21 @@ func (r *Registry) Status(now time.Time, id string, s *topics.Status) Change {
 func (r *Registry) Pose(now time.Time, id string, p *topics.Pose) Change {
 	rb, ch := r.seen(now, id)
 	rb.Pose, rb.State = p, p.State
+	rb.setPos(p.XM, p.YM)
 	return ch
 }
 
-// Heartbeat records a heartbeat and the state it reports.
-func (r *Registry) Heartbeat(now time.Time, id string, state string) Change {
+func (rb *Robot) setPos(x, y *float64) {
+	if x != nil && y != nil {
+		rb.x, rb.y, rb.hasPos = *x, *y, true
+	}
+}
+
+// Heartbeat records a heartbeat: the state and the position it reports.
+func (r *Registry) Heartbeat(now time.Time, id string, hb *topics.Heartbeat) Change {
 	rb, ch := r.seen(now, id)
-	rb.State = state
+	rb.State = hb.State
+	rb.setPos(hb.XM, hb.YM)
 	return ch
 }
 
@@ -168,10 +179,8 @@ func (r *Registry) Roster() []topics.RosterEntry {
 	return out
 }
 
-// Position is the robot's last reported arena position, when it gave one.
+// Position is the robot's last reported arena position (by a pose or a
+// heartbeat), when it gave one.
 func (rb *Robot) Position() (x, y float64, ok bool) {
-	if rb.Pose == nil || rb.Pose.XM == nil || rb.Pose.YM == nil {
-		return 0, 0, false
-	}
-	return *rb.Pose.XM, *rb.Pose.YM, true
+	return rb.x, rb.y, rb.hasPos
 }

@@ -4,9 +4,12 @@
 //
 // Contracts:
 //   - Identity: the robot id is the MQTT username and the client id.
-//   - Session: clean session false, auto-reconnect, connect retry. The link
-//     subscribes in OnConnect to robots/{id}/cmd, fleet/cmd, fleet/map and
-//     orchestrator/status (all QoS 1), so a reconnect restores them.
+//   - Session: clean session false, auto-reconnect, connect retry, keepalive
+//     3 s with a 2 s ping timeout. The link subscribes in OnConnect to
+//     robots/{id}/cmd, fleet/cmd, fleet/map, orchestrator/status (QoS 1) and
+//     orchestrator/heartbeat (QoS 0), so a reconnect restores them; a SUBACK
+//     code >= 0x80 for any filter is a refusal (mochi answers 0x91 when a
+//     restored session holds the packet id) and the SUBSCRIBE is retried.
 //   - Last will: robots/{id}/status, QoS 1, retained, a valid topics.Status
 //     with state offline. It is fixed when Dial is called, so its seq (the
 //     link's first seq) and ts are older than any status published after:
@@ -23,16 +26,20 @@
 //     exactly once in effect.
 //   - QoS 0 (pose, sightings) is dropped and counted while disconnected:
 //     stale poses are worthless.
-//   - Inbound: handlers never block. Valid messages are queued for Inbox();
-//     invalid ones are dropped, counted and logged. Delivery order is not
-//     guaranteed (paho's OrderMatters is false): consumers order directives by
-//     (epoch, seq), as the contract says. When the queue is full, the oldest
-//     queued message of the same kind is replaced (every subscribed kind is
-//     latest-wins) and counted.
+//   - Inbound: handlers never block. Valid messages are queued for Inbox()
+//     in the order the broker sent them (paho's OrderMatters is on: the
+//     handler only queues, so one delivery goroutine costs nothing); invalid
+//     ones are dropped, counted and logged. When the queue is full, the
+//     oldest queued message of the same kind is replaced (every subscribed
+//     kind is latest-wins) and counted. Orchestrator heartbeats are not
+//     queued: State reflects them.
 //   - Failsafe: State() is cheap and meant to be read every control tick.
 //     The robot must stop when !Connected or !OrchestratorOnline.
-//     OrchestratorOnline is false until a retained orchestrator/status online
-//     arrives after each (re)connect.
+//     OrchestratorOnline needs, since the last (re)connect, an
+//     orchestrator/status online and an orchestrator/heartbeat of that
+//     epoch or later within OrchSilence (0.8 s): a half-open link, or an
+//     orchestrator whose loop stopped, stops the robot within 0.8 s plus a
+//     control tick, long before the keepalive notices.
 //
 // Time comes from Options.Now (default time.Now), so tests can fix it.
 package link

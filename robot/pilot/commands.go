@@ -278,6 +278,10 @@ func (p *Pilot) publishHeartbeat(now time.Time, out *Output) {
 	if len(p.route) > 0 {
 		hb.RouteEpoch, hb.RouteSeq = p.routeEpoch, p.routeSeq
 	}
+	if p.fix && p.haveMap {
+		x, y, th := p.x, p.y, p.th
+		hb.XM, hb.YM, hb.ThetaRad = &x, &y, &th
+	}
 	out.Publish = append(out.Publish, Msg{Kind: topics.KindHeartbeat, Body: hb})
 }
 

@@ -1,0 +1,5 @@
+package testkit
+
+import "syscall"
+
+const syscallUSR1 = syscall.SIGUSR1

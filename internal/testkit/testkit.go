@@ -1,0 +1,96 @@
+package testkit
+
+import (
+	"bytes"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Eventually polls cond every 10 ms until it holds, or fails the test after
+// timeout with what it waited for and, when detail is given, what it saw.
+func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool, detail ...func() string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			msg := ""
+			for _, d := range detail {
+				msg += "\n" + d()
+			}
+			t.Fatalf("timed out after %v waiting for %s%s", timeout, what, msg)
+		}
+		time.Sleep(10 * time.Millisecond) // polling interval, not synchronisation
+	}
+}
+
+// FreeAddr returns a loopback address whose port was free a moment ago,
+// for a server that must be started (or restarted) on a known port.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// Buffer is a bytes.Buffer safe for concurrent writers and readers.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *Buffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns what was written so far.
+func (s *Buffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Contains reports whether what was written so far contains sub.
+func (s *Buffer) Contains(sub string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return bytes.Contains(s.b.Bytes(), []byte(sub))
+}
+
+// RequireTools reports whether a missing real peer fails the test instead
+// of skipping it: COLLABORATE_REQUIRE_TOOLS=1.
+func RequireTools() bool { return os.Getenv("COLLABORATE_REQUIRE_TOOLS") == "1" }
+
+// RequireTool returns the path of program name, or skips the test saying
+// which Debian package provides it (fails under RequireTools).
+func RequireTool(t testing.TB, name, debianPackage string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	msg := name + " not installed (apt-get install " + debianPackage + ")"
+	if RequireTools() {
+		t.Fatalf("%s, and COLLABORATE_REQUIRE_TOOLS=1", msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// Tail returns the last n lines of s, for failure messages.
+func Tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
