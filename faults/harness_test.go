@@ -170,7 +170,9 @@ func start(t *testing.T, o options) *fleet {
 	return f
 }
 
-func (f *fleet) path(parts ...string) string { return filepath.Join(append([]string{f.dir}, parts...)...) }
+func (f *fleet) path(parts ...string) string {
+	return filepath.Join(append([]string{f.dir}, parts...)...)
+}
 
 // passwd adds an account with `orchestrator passwd`, as a user does.
 func (f *fleet) passwd(file, role, user, pass string) {
