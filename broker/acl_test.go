@@ -74,6 +74,28 @@ func TestSpoofing(t *testing.T) {
 		}
 	})
 
+	// The peer view: r1 reads every robot's status and heartbeat, and
+	// still not r2's directives.
+	t.Run("r1 reads the peer view", func(t *testing.T) {
+		before := b.Drops()[DropSubscribe]
+		s := mosqSub(t, addr, "r1", "r1", "robots/+/status", "robots/+/heartbeat", "robots/+/cmd")
+		eventually(t, "robots/+/cmd refused", func() bool { return b.Drops()[DropSubscribe] == before+1 })
+		st := statusPayload(t, "r2", topics.StateMoving)
+		r2cmd := topics.Robot("r2", topics.KindCmd)
+		if err := b.Publish(r2cmd, directivePayload(t, topics.DirHold), false, 1); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "r1 to read r2's status", func() bool {
+			if err := b.Publish(topics.Robot("r2", topics.KindStatus), st, false, 1); err != nil {
+				t.Fatal(err)
+			}
+			return s.has(topics.Robot("r2", topics.KindStatus), string(st))
+		})
+		if s.has(r2cmd, "") {
+			t.Errorf("r1 read r2's directives through the peer view")
+		}
+	})
+
 	// Nothing refused reached the observer.
 	for _, l := range watch.lines() {
 		for _, c := range cases {

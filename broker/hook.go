@@ -197,7 +197,10 @@ func (g *guard) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 }
 
 // robotMayRead applies to topics and to subscription filters alike: the
-// filters it allows match only the topics it allows.
+// filters it allows match only the topics it allows. A robot reads its own
+// directives, the fleet and orchestrator topics, and the peer view: every
+// robot's status and heartbeat (state, progress, position), never another
+// robot's directives.
 func robotMayRead(id, topicOrFilter string) bool {
 	switch {
 	case topicOrFilter == topics.Robot(id, topics.KindCmd):
@@ -207,7 +210,12 @@ func robotMayRead(id, topicOrFilter string) bool {
 	case strings.HasPrefix(topicOrFilter, "fleet/"):
 		return true
 	}
-	return false
+	parts := strings.Split(topicOrFilter, "/")
+	if len(parts) != 3 || parts[0] != "robots" || (parts[1] != "+" && !topics.ValidRobotID(parts[1])) {
+		return false
+	}
+	k := topics.Kind(parts[2])
+	return k == topics.KindStatus || k == topics.KindHeartbeat
 }
 
 // OnSubscribe only logs and counts the filters that OnACLCheck will refuse.

@@ -3,6 +3,7 @@ package topics_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -444,5 +445,85 @@ func compareFields(t *testing.T, doc node, where string, gt reflect.Type, props 
 				compareFields(t, doc, where+"."+name+"[]", et, sp, sr)
 			}
 		}
+	}
+}
+
+// readme returns the project's README.
+func readme(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// The README's topic table says what the AsyncAPI document says: the same
+// topics, and for each the QoS and retain flag of the Go contract.
+func TestReadmeTopicTableMatchesGo(t *testing.T) {
+	text := readme(t)
+	start := strings.Index(text, "| topic | from → to | QoS / retained | what |")
+	if start < 0 {
+		t.Fatal("README.md has no topic table")
+	}
+	rows := map[topics.Kind]string{}
+	for _, line := range strings.Split(text[start:], "\n")[2:] {
+		if !strings.HasPrefix(line, "|") {
+			break
+		}
+		cells := strings.Split(line, "|")
+		if len(cells) < 5 {
+			t.Fatalf("README topic table row %q", line)
+		}
+		topic := strings.Trim(strings.TrimSpace(cells[1]), "`")
+		tp, err := topics.Parse(strings.ReplaceAll(topic, "{id}", "r1"))
+		if err != nil {
+			t.Errorf("README topic %q: %v", topic, err)
+			continue
+		}
+		rows[tp.Kind] = strings.TrimSpace(cells[3])
+	}
+	for _, k := range allKinds() {
+		qos, ok := rows[k]
+		if !ok {
+			t.Errorf("README topic table lacks %s", k)
+			continue
+		}
+		p := topics.PolicyOf(k)
+		if !strings.HasPrefix(qos, fmt.Sprint(p.QoS)) {
+			t.Errorf("README says QoS %q for %s, the contract %d", qos, k, p.QoS)
+		}
+		if strings.Contains(qos, "retained") != p.Retained {
+			t.Errorf("README says %q for %s, the contract retained=%v", qos, k, p.Retained)
+		}
+	}
+	if len(rows) != len(allKinds()) {
+		t.Errorf("README topic table has %d topics, the contract %d", len(rows), len(allKinds()))
+	}
+}
+
+// The README's list of robot rules names exactly the AsyncAPI document's
+// x-robot-rules, in the same order.
+func TestReadmeRobotRulesMatchAsyncAPI(t *testing.T) {
+	doc := loadSpec(t)
+	var spec []string
+	for _, r := range get(t, doc, "info", "x-robot-rules").([]any) {
+		spec = append(spec, r.(node)["id"].(string))
+	}
+	text := readme(t)
+	start := strings.Index(text, "### Writing your own robot")
+	if start < 0 {
+		t.Fatal("README.md has no section Writing your own robot")
+	}
+	var inReadme []string
+	for _, line := range strings.Split(text[start:], "\n") {
+		if id, ok := strings.CutPrefix(line, "- **"); ok {
+			inReadme = append(inReadme, id[:strings.Index(id, "**")])
+		} else if strings.HasPrefix(line, "### ") && len(inReadme) > 0 {
+			break
+		}
+	}
+	if !slices.Equal(spec, inReadme) {
+		t.Errorf("robot rules differ:\n  asyncapi.yaml %v\n  README.md     %v", spec, inReadme)
 	}
 }

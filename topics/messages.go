@@ -197,14 +197,17 @@ var DirectiveKinds = []string{DirRoute, DirHold, DirResume, DirStop, DirMap, Dir
 
 // Directive is retained at QoS 1 on robots/{id}/cmd. A robot applies a
 // directive once: (Epoch, Header.Seq) must be greater than the last one it
-// applied, compared epoch first. A hold or stop is latched until a resume or
-// a new route; nothing else resumes a robot.
+// applied, compared epoch first; an older one is reported stale. A hold or
+// stop is latched until a resume; nothing else resumes a robot (the rules
+// are in asyncapi.yaml, x-robot-rules).
 type Directive struct {
 	Header
-	Epoch    uint64  `json:"epoch"` // orchestrator run; grows across restarts
-	Kind     string  `json:"kind"`
-	Route    []int   `json:"route,omitempty"`     // marker ids, for route
-	Released int     `json:"released,omitempty"`  // steps of Route the robot may drive, for route
+	Epoch uint64 `json:"epoch"` // orchestrator run; grows across restarts
+	Kind  string `json:"kind"`
+	Route []int  `json:"route,omitempty"` // marker ids, for route
+	// Released is how many steps of Route, counted from its start, the
+	// robot may drive: steps with index < Released. 0 releases none.
+	Released int     `json:"released,omitempty"`
 	Step     int     `json:"step,omitempty"`      // first step to drive, for route (resume a mission)
 	BackoffM float64 `json:"backoff_m,omitempty"` // for backoff
 	// For route: StopM is how far short of a marker to stop on the way (0:
