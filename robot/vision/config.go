@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"collaborate/robot/vision/aruco"
+	"collaborate/robot/vision/lens"
 )
 
 // Camera models with built-in nominal intrinsics.
@@ -21,18 +22,36 @@ const (
 	ModelCustom  = "custom"   // intrinsics must be given
 )
 
-// Intrinsics are pinhole camera parameters in pixels, for the configured
-// capture resolution: focal lengths fx, fy and the principal point cx, cy.
+// Intrinsics are the camera's parameters for the configured capture
+// resolution: focal lengths fx, fy and the principal point cx, cy in
+// pixels, and OpenCV's distortion coefficients k1, k2, p1, p2, k3 (as
+// cv::calibrateCamera gives them, and `robot calibrate` writes them; all
+// zero is a distortion-free pinhole). The coefficients are in normalised
+// image coordinates, so they hold at any resolution of the same field of
+// view.
 type Intrinsics struct {
 	FX float64 `yaml:"fx" json:"fx"`
 	FY float64 `yaml:"fy" json:"fy"`
 	CX float64 `yaml:"cx" json:"cx"`
 	CY float64 `yaml:"cy" json:"cy"`
+	K1 float64 `yaml:"k1,omitempty" json:"k1,omitempty"`
+	K2 float64 `yaml:"k2,omitempty" json:"k2,omitempty"`
+	P1 float64 `yaml:"p1,omitempty" json:"p1,omitempty"`
+	P2 float64 `yaml:"p2,omitempty" json:"p2,omitempty"`
+	K3 float64 `yaml:"k3,omitempty" json:"k3,omitempty"`
 }
 
-// Nominal intrinsics at 640×480, from the data sheets. A calibration
-// (OpenCV's calibrateCamera on a chessboard) beats these by a few percent;
-// put its fx, fy, cx, cy in the config.
+// Lens is in as package lens's camera model.
+func (in Intrinsics) Lens() lens.Model {
+	return lens.Model{FX: in.FX, FY: in.FY, CX: in.CX, CY: in.CY, K1: in.K1, K2: in.K2, P1: in.P1, P2: in.P2, K3: in.K3}
+}
+
+// Distorted reports whether in has any distortion coefficient.
+func (in Intrinsics) Distorted() bool { return in.Lens().Distorted() }
+
+// Nominal intrinsics at 640×480, from the data sheets, without distortion.
+// A calibration (`robot calibrate`: OpenCV's calibrateCamera on a
+// chessboard) beats these by a few percent, and measures the distortion.
 //
 // Pi Camera v2 (IMX219): focal length 3.04 mm, pixel 1.12 µm, 3280×2464
 // active pixels. Full resolution: f = 3.04 / 0.00112 = 2714.3 px. libcamera
@@ -167,8 +186,14 @@ func (c Config) Validate() error {
 	if c.Camera.FPS < 0 {
 		return fmt.Errorf("camera.fps must not be negative, got %d", c.Camera.FPS)
 	}
-	if _, err := c.Intrinsics(); err != nil {
+	in, err := c.Intrinsics()
+	if err != nil {
 		return err
+	}
+	// Markers are ranged anywhere in the frame, so the distortion must be
+	// invertible over all of it.
+	if err := in.Lens().Check(c.Camera.Width, c.Camera.Height); err != nil {
+		return fmt.Errorf("camera.intrinsics: %w at %d×%d", err, c.Camera.Width, c.Camera.Height)
 	}
 	dict, err := aruco.ParseDictionary(c.Dictionary)
 	if err != nil {
@@ -217,7 +242,9 @@ func (c Config) IntrinsicsAt(width, height int) (Intrinsics, error) {
 		return in, nil
 	}
 	sx, sy := float64(width)/float64(c.Camera.Width), float64(height)/float64(c.Camera.Height)
-	return Intrinsics{FX: in.FX * sx, FY: in.FY * sy, CX: in.CX * sx, CY: in.CY * sy}, nil
+	// The distortion coefficients stay: they are in normalised coordinates.
+	in.FX, in.FY, in.CX, in.CY = in.FX*sx, in.FY*sy, in.CX*sx, in.CY*sy
+	return in, nil
 }
 
 // Intrinsics resolves the camera's intrinsics at the configured resolution:
@@ -230,6 +257,14 @@ func (c Config) Intrinsics() (Intrinsics, error) {
 		}{{"fx", in.FX}, {"fy", in.FY}, {"cx", in.CX}, {"cy", in.CY}} {
 			if math.IsNaN(v.v) || math.IsInf(v.v, 0) || v.v < 0 || (v.v == 0 && (v.name == "fx" || v.name == "fy")) {
 				return Intrinsics{}, fmt.Errorf("camera.intrinsics.%s = %v: want a positive number of pixels", v.name, v.v)
+			}
+		}
+		for _, v := range []struct {
+			name string
+			v    float64
+		}{{"k1", in.K1}, {"k2", in.K2}, {"p1", in.P1}, {"p2", in.P2}, {"k3", in.K3}} {
+			if math.IsNaN(v.v) || math.IsInf(v.v, 0) {
+				return Intrinsics{}, fmt.Errorf("camera.intrinsics.%s = %v: want a finite distortion coefficient", v.name, v.v)
 			}
 		}
 		return *in, nil
