@@ -4,6 +4,7 @@ package vision
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 )
@@ -11,7 +12,9 @@ import (
 // DetectCommand is `robot detect`. This build has no OpenCV: it checks the
 // arguments and then says how to get a build that can see.
 func DetectCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if _, err := parseDetectArgs(args, stderr); err != nil {
+	if _, err := parseDetectArgs(args, stderr); errors.Is(err, flagHelp) {
+		return nil // --help printed the usage
+	} else if err != nil {
 		return err
 	}
 	return fmt.Errorf("detect: %w", ErrNoOpenCV)

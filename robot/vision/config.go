@@ -165,17 +165,64 @@ func LoadConfig(path string) (Config, error) {
 }
 
 // ParseConfig decodes YAML over DefaultConfig and validates the result.
+// The YAML is a vision config, or a robot config (one with a vision or an
+// id key at the top), whose vision block is read and the rest left to the
+// robot: `robot detect --config /etc/collaborate/robot.yaml` reads the
+// camera the robot uses.
 func ParseConfig(b []byte) (Config, error) {
 	cfg := DefaultConfig()
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err != nil {
+		return cfg, fmt.Errorf("parse: %w", err)
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+	var err error
+	if len(root.Content) > 0 && isRobotConfig(root.Content[0]) {
+		f := robotFile{Vision: cfg}
+		err = dec.Decode(&f)
+		cfg = f.Vision
+	} else {
+		err = dec.Decode(&cfg)
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
 		return cfg, fmt.Errorf("parse: %w", err)
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, err
 	}
 	return cfg, nil
+}
+
+// robotFile is a robot config as the vision package reads it: its vision
+// block, strictly; the other keys are the robot's.
+type robotFile struct {
+	Vision Config         `yaml:"vision"`
+	Rest   map[string]any `yaml:",inline"`
+}
+
+// lookupPair finds key in mapping m: its key and value nodes, or nils.
+func lookupPair(m *yaml.Node, key string) (k, v *yaml.Node) {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil, nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i], m.Content[i+1]
+		}
+	}
+	return nil, nil
+}
+
+func lookup(m *yaml.Node, key string) *yaml.Node {
+	_, v := lookupPair(m, key)
+	return v
+}
+
+// isRobotConfig tells a robot config from a vision config by its top-level
+// keys.
+func isRobotConfig(top *yaml.Node) bool {
+	return lookup(top, "vision") != nil || lookup(top, "id") != nil
 }
 
 // Validate checks every field and names the first bad one.
@@ -241,10 +288,14 @@ func (c Config) IntrinsicsAt(width, height int) (Intrinsics, error) {
 	if width == c.Camera.Width && height == c.Camera.Height {
 		return in, nil
 	}
-	sx, sy := float64(width)/float64(c.Camera.Width), float64(height)/float64(c.Camera.Height)
-	// The distortion coefficients stay: they are in normalised coordinates.
+	return in.scaled(float64(width)/float64(c.Camera.Width), float64(height)/float64(c.Camera.Height)), nil
+}
+
+// scaled is in for an image scaled by sx, sy. The distortion coefficients
+// stay: they are in normalised coordinates.
+func (in Intrinsics) scaled(sx, sy float64) Intrinsics {
 	in.FX, in.FY, in.CX, in.CY = in.FX*sx, in.FY*sy, in.CX*sx, in.CY*sy
-	return in, nil
+	return in
 }
 
 // Intrinsics resolves the camera's intrinsics at the configured resolution:

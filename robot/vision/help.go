@@ -1,0 +1,5 @@
+package vision
+
+import "flag"
+
+var flagHelp = flag.ErrHelp
