@@ -19,3 +19,15 @@ func DetectCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	return fmt.Errorf("detect: %w", ErrNoOpenCV)
 }
+
+// CalibrateCommand is `robot calibrate`. This build has no OpenCV: it
+// checks the arguments and then says how to get a build that can
+// calibrate.
+func CalibrateCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if _, err := parseCalibrateArgs(args, stderr); errors.Is(err, flagHelp) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	return fmt.Errorf("calibrate: %w", ErrNoOpenCV)
+}

@@ -1,5 +1,0 @@
-package vision
-
-import "flag"
-
-var flagHelp = flag.ErrHelp
