@@ -163,11 +163,13 @@ func (m Model) Check(width, height int) error {
 		}
 		return nil
 	}
-	if err := errors.Join(
+	for _, err := range []error{
 		line(-0.5, -0.5, w, -0.5, true), line(-0.5, h, w, h, true),
 		line(-0.5, -0.5, -0.5, h, false), line(w, -0.5, w, h, false),
-	); err != nil {
-		return err
+	} {
+		if err != nil {
+			return err
+		}
 	}
 	for v := -0.5; v <= h; v += 8 {
 		if err := line(-0.5, v, w, v, true); err != nil {
