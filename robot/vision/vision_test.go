@@ -63,8 +63,8 @@ func checkRange(t testing.TB, s Sighting, m placed, kind string) {
 // marker's normal and the line of sight, |yaw − bearing|) up to 60°. Every
 // frame must give exactly the marker, within 5% and 2°.
 //
-// Measured here (subpixel corners): distance error at most 3% (at 2 m, the
-// corners' subpixel bias on a 26 px marker), bearing error under 0.1°.
+// Measured here (subpixel corners): distance error at most 1.6% (at 2 m, a
+// 26 px marker), bearing error under 0.1°.
 func TestSingleMarker(t *testing.T) {
 	for _, model := range []string{ModelPiCamV2, ModelPiCamV3} {
 		cfg := DefaultConfig()
@@ -106,8 +106,8 @@ func TestSingleMarker(t *testing.T) {
 
 // TestFarMarkers goes past the promised range. Measured: with viewing
 // angles up to 50°, 9 of 9 frames ranged at 2.5 m, 8 of 9 at 3 m; at 4 and
-// 5 m none, because min_side_px (16) leaves them unranged rather than 5–17%
-// off. Whatever is ranged must be within the error budget.
+// 5 m none, because min_side_px (16) leaves them unranged rather than up to
+// 6% off. Whatever is ranged must be within the error budget.
 func TestFarMarkers(t *testing.T) {
 	cfg := DefaultConfig()
 	in, _ := cfg.Intrinsics()
