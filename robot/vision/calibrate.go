@@ -48,6 +48,9 @@ type Calibration struct {
 	// ViewRMSPx is the same per view, and ViewDistM the board's distance
 	// in each view (from the square size).
 	ViewRMSPx, ViewDistM []float64
+	// FixedK3 is set when the five-coefficient fit folded back within the
+	// frame and k3 was held at 0.
+	FixedK3 bool
 }
 
 // FieldOfView is the horizontal and vertical angle the calibrated camera
@@ -333,6 +336,9 @@ func report(w io.Writer, c Calibration, names []string) {
 	fmt.Fprintf(w, "calibrated from %d views at %d×%d: RMS reprojection error %.3f px\n", len(c.ViewRMSPx), c.Width, c.Height, c.RMSPx)
 	fmt.Fprintf(w, "fx %.2f  fy %.2f  cx %.2f  cy %.2f  (field of view %.1f° × %.1f°)\n", in.FX, in.FY, in.CX, in.CY, h*180/math.Pi, v*180/math.Pi)
 	fmt.Fprintf(w, "k1 %.5g  k2 %.5g  p1 %.5g  p2 %.5g  k3 %.5g\n", in.K1, in.K2, in.P1, in.P2, in.K3)
+	if c.FixedK3 {
+		fmt.Fprintln(w, "k3 held at 0: with it free, the fit folded back in the frame's corners (views into the corners would free it)")
+	}
 	for i, e := range c.ViewRMSPx {
 		name := fmt.Sprintf("view %d", i+1)
 		if i < len(names) {

@@ -16,12 +16,16 @@ import (
 	"time"
 
 	"gocv.io/x/gocv"
+
+	"collaborate/robot/vision/lens"
 )
 
 // FindBoard finds b's inner corners in img (8-bit grey or BGR), in
-// OpenCV's order (row by row), to subpixel accuracy: the sector-based
-// detector (cv::findChessboardCornersSB), after a quick check with the
-// classic one so that frames without a board cost little.
+// OpenCV's order (row by row), to subpixel accuracy:
+// cv::findChessboardCorners, then cv::cornerSubPix with a window under half
+// a square. Measured on rendered views through a strong barrel lens: 0.11
+// px mean error against the truth, where the sector-based
+// findChessboardCornersSB gave 0.14–0.17 px at 100–300 times the cost.
 func FindBoard(img gocv.Mat, b Board) ([][2]float64, bool) {
 	grey := img
 	if img.Channels() != 1 {
@@ -29,40 +33,70 @@ func FindBoard(img gocv.Mat, b Board) ([][2]float64, bool) {
 		defer grey.Close()
 		gocv.CvtColor(img, &grey, gocv.ColorBGRToGray)
 	}
-	size := image.Pt(b.Cols, b.Rows)
-	quick := gocv.NewMat()
-	defer quick.Close()
-	if !gocv.FindChessboardCorners(grey, size, &quick, gocv.CalibCBAdaptiveThresh|gocv.CalibCBNormalizeImage|gocv.CalibCBFastCheck) {
-		return nil, false
-	}
 	corners := gocv.NewMat()
 	defer corners.Close()
-	if !gocv.FindChessboardCornersSB(grey, size, &corners, gocv.CalibCBNormalizeImage|gocv.CalibCBExhaustive|gocv.CalibCBAccuracy) {
+	if !gocv.FindChessboardCorners(grey, image.Pt(b.Cols, b.Rows), &corners, gocv.CalibCBAdaptiveThresh|gocv.CalibCBNormalizeImage|gocv.CalibCBFastCheck) {
 		return nil, false
 	}
 	n := b.Cols * b.Rows
 	if corners.Total() != n {
 		return nil, false
 	}
-	pts := make([][2]float64, n)
-	for i := range pts {
-		v := corners.GetVecfAt(i, 0)
-		pts[i] = [2]float64{float64(v[0]), float64(v[1])}
+	read := func() [][2]float64 {
+		pts := make([][2]float64, n)
+		for i := range pts {
+			v := corners.GetVecfAt(i, 0)
+			pts[i] = [2]float64{float64(v[0]), float64(v[1])}
+		}
+		return pts
 	}
-	return pts, true
+	// The refinement window must not reach the next corner: its half-side
+	// is under half the shortest square side seen, and at most 5 px.
+	pts := read()
+	side := math.Inf(1)
+	for j := 0; j < b.Rows; j++ {
+		for i := 0; i < b.Cols; i++ {
+			p := pts[j*b.Cols+i]
+			if i+1 < b.Cols {
+				q := pts[j*b.Cols+i+1]
+				side = math.Min(side, math.Hypot(q[0]-p[0], q[1]-p[1]))
+			}
+			if j+1 < b.Rows {
+				q := pts[(j+1)*b.Cols+i]
+				side = math.Min(side, math.Hypot(q[0]-p[0], q[1]-p[1]))
+			}
+		}
+	}
+	half := max(2, min(5, int(side/2)-1))
+	gocv.CornerSubPix(grey, &corners, image.Pt(half, half), image.Pt(-1, -1), gocv.NewTermCriteria(gocv.Count|gocv.EPS, 40, 0.001))
+	return read(), true
 }
 
 // cv::calibrateCamera's flags. gocv's CalibFlag constants are the fisheye
 // module's (its CalibFixK3 is cv::CALIB_FIX_K2 here), so the values are
 // spelled out.
-const cvCalibNone = 0
+const (
+	cvCalibNone  = 0
+	cvCalibFixK3 = 128 // cv::CALIB_FIX_K3
+)
 
 // Calibrate runs cv::calibrateCamera on views of b (each the corners
 // FindBoard found, in its order) in width×height images: the pinhole and
-// all five distortion coefficients. It fails with fewer than 5 views, or
-// when the fitted distortion folds back within the image (more views, into
-// the frame's corners, fix that).
+// all five distortion coefficients. A polynomial fitted where the views
+// reach can fold back beyond them, in the frame's outermost corners; then
+// it fits again with k3 = 0 (FixedK3 says so), which extrapolates more
+// tamely. It fails with fewer than 5 views, or when that fit folds too
+// (more views, with the board into the frame's corners, fix that).
 func Calibrate(views [][][2]float64, b Board, width, height int) (Calibration, error) {
+	c, err := calibrate(views, b, width, height, cvCalibNone)
+	if errors.Is(err, lens.ErrFolds) {
+		c, err = calibrate(views, b, width, height, cvCalibFixK3)
+		c.FixedK3 = true
+	}
+	return c, err
+}
+
+func calibrate(views [][][2]float64, b Board, width, height int, flags gocv.CalibFlag) (Calibration, error) {
 	if len(views) < minViews {
 		return Calibration{}, fmt.Errorf("calibrate: %d views of the board; at least %d are needed, 10–20 are better", len(views), minViews)
 	}
@@ -93,7 +127,7 @@ func Calibrate(views [][][2]float64, b Board, width, height int) (Calibration, e
 	defer d.Close()
 	defer rv.Close()
 	defer tv.Close()
-	rms := gocv.CalibrateCamera(ov, iv, image.Pt(width, height), &k, &d, &rv, &tv, cvCalibNone)
+	rms := gocv.CalibrateCamera(ov, iv, image.Pt(width, height), &k, &d, &rv, &tv, flags)
 	if k.Rows() != 3 || k.Cols() != 3 || d.Total() < 5 || rv.Rows() != len(views) {
 		return Calibration{}, errors.New("calibrate: cv::calibrateCamera returned no solution")
 	}
