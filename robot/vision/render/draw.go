@@ -129,38 +129,42 @@ func (f *frame) hitRobot(b *robotState, x, y float64) (t float64, rad float32, o
 	return 0, 0, false
 }
 
+// wallLUT is how many samples of the wall (per frame, over the ideal x the
+// image spans) the background interpolates: where a level ray meets the
+// wall, and the wall's shade there, depend on x alone. Linear
+// interpolation between 1024 samples is within micrometres of the exact
+// intersection.
+const wallLUT = 1024
+
 // background draws the wall, the floor, the room and the robots' bodies:
 // one ray per pixel centre.
 func (r *Renderer) background(f *frame) {
-	var invR float64
-	if f.wall {
-		invR = 1 / math.Sqrt(f.wallR2)
-	}
 	// Locals: the loop runs 300 000 times a frame.
-	wall, hc, wallH, wallCC, wallB0, wallB1 := f.wall, f.hc, f.wallH, f.wallCC, f.wallB0, f.wallB1
-	px, py, c, s, amb := f.px, f.py, f.c, f.s, f.amb
-	floorRad, room, wallAlb := f.floorRad, f.room, f.wallAlb
-	// The wall's light per unit of its inward normal (-hx, -hy)/R.
-	lxR, lyR := -f.dir*f.lx*invR, -f.dir*f.ly*invR
+	wall, hc, wallH := f.wall, f.hc, f.wallH
+	floorRad, room := f.floorRad, f.room
+	var x0, inv float64
+	if wall {
+		r.prepareWall(f)
+		x0 = r.xlo
+		inv = float64(wallLUT-1) / (r.xhi - r.xlo)
+	}
+	wt, wr := r.wallT, r.wallRad
 	robots := r.robots
 	xc, yc, out := r.xc, r.yc[:len(r.xc)], r.rad[:len(r.xc)]
 	for k := range xc {
 		x, y := float64(xc[k]), float64(yc[k])
 		tBest, rad := math.Inf(1), room
 		if wall {
-			a := 1 + x*x
-			b := wallB0 + x*wallB1
-			t := (-b + math.Sqrt(b*b-a*wallCC)) / a
+			p := (x - x0) * inv
+			i := int(p)
+			i = min(max(i, 0), wallLUT-2)
+			a := float32(p - float64(i))
+			t := float64(wt[i] + a*(wt[i+1]-wt[i]))
 			z := hc - y*t
 			if z < 0 {
 				tBest, rad = hc/y, floorRad
 			} else if z <= wallH {
-				hx, hy := px+t*(c+x*s), py+t*(s-x*c)
-				l := amb
-				if d := hx*lxR + hy*lyR; d > 0 {
-					l += d
-				}
-				tBest, rad = t, wallAlb*float32(l)
+				tBest, rad = t, wr[i]+a*(wr[i+1]-wr[i])
 			}
 		} else if y > 0 {
 			tBest, rad = hc/y, floorRad
@@ -173,6 +177,21 @@ func (r *Renderer) background(f *frame) {
 			}
 		}
 		out[k] = rad
+	}
+}
+
+// prepareWall samples the wall along x: the depth where the ray meets it
+// and its radiance there.
+func (r *Renderer) prepareWall(f *frame) {
+	invR := 1 / math.Sqrt(f.wallR2)
+	for i := range wallLUT {
+		x := r.xlo + (r.xhi-r.xlo)*float64(i)/(wallLUT-1)
+		a := 1 + x*x
+		b := f.wallB0 + x*f.wallB1
+		t := (-b + math.Sqrt(b*b-a*f.wallCC)) / a
+		hx, hy := f.px+t*(f.c+x*f.s), f.py+t*(f.s-x*f.c)
+		r.wallT[i] = float32(t)
+		r.wallRad[i] = f.wallAlb * float32(f.light(-hx*invR, -hy*invR, 0))
 	}
 }
 
@@ -510,24 +529,24 @@ func (r *Renderer) blur(psi float64) {
 		return
 	}
 	w := r.w
-	fw := float64(w)
-	out := make([]float32, w) // small; the row is rewritten in place
+	fw := float32(w)
+	out := r.blurRow
 	sum := r.row
+	h := float32(psi / 2)
 	for j := 0; j < r.h; j++ {
 		row := r.rad[j*w : (j+1)*w]
 		du := r.duDyaw[j*w : (j+1)*w]
+		var acc float64
 		sum[0] = 0
 		for i, v := range row {
-			sum[i+1] = sum[i] + float64(v)
+			acc += float64(v)
+			sum[i+1] = acc
 		}
 		for i := range row {
-			half := float64(du[i]) * psi / 2
-			if half < 1e-3 {
-				out[i] = row[i]
-				continue
-			}
+			half := du[i] * h
 			// The row's integral over [lo, hi], pixel i spanning [i, i+1).
-			lo, hi := float64(i)+0.5-half, float64(i)+0.5+half
+			c := float32(i) + 0.5
+			lo, hi := c-half, c+half
 			if lo < 0 {
 				lo = 0
 			}
@@ -537,13 +556,13 @@ func (r *Renderer) blur(psi float64) {
 			kl, kh := int(lo), int(hi)
 			il := sum[kl]
 			if kl < w {
-				il += (lo - float64(kl)) * float64(row[kl])
+				il += float64(lo-float32(kl)) * float64(row[kl])
 			}
 			ih := sum[kh]
 			if kh < w {
-				ih += (hi - float64(kh)) * float64(row[kh])
+				ih += float64(hi-float32(kh)) * float64(row[kh])
 			}
-			out[i] = float32((ih - il) / (hi - lo))
+			out[i] = float32((ih - il) / float64(hi-lo))
 		}
 		copy(row, out)
 	}
@@ -554,9 +573,15 @@ func (r *Renderer) blur(psi float64) {
 func (r *Renderer) expose(pix []uint8) {
 	g := float32(255 * r.fx.Gain)
 	black := float32(r.fx.BlackLevel)
-	read2 := float32(r.fx.NoiseSigma * r.fx.NoiseSigma)
-	shot := float32(r.fx.ShotNoise)
-	noisy := read2 > 0 || shot > 0
+	noisy := r.fx.NoiseSigma > 0 || r.fx.ShotNoise > 0
+	if noisy {
+		// σ by quarter grey level of signal, so no square root per pixel.
+		for i := range r.sigma {
+			v := float64(i) / 4
+			r.sigma[i] = float32(math.Sqrt(r.fx.NoiseSigma*r.fx.NoiseSigma + r.fx.ShotNoise*v))
+		}
+	}
+	sigma := r.sigma
 	rng := r.rng + r.frames*0xda942042e4dd58b5
 	if rng == 0 {
 		rng = 1 // xorshift's one fixed point
@@ -567,8 +592,9 @@ func (r *Renderer) expose(pix []uint8) {
 			rng ^= rng << 13
 			rng ^= rng >> 7
 			rng ^= rng << 17
-			v2 := read2 + shot*max(v, 0)
-			v += float32(math.Sqrt(float64(v2))) * gauss[rng>>(64-gaussBits)]
+			q := int(v * 4)
+			q = min(max(q, 0), len(sigma)-1)
+			v += sigma[q] * gauss[rng>>(64-gaussBits)]
 		}
 		switch {
 		case v <= 0:

@@ -66,6 +66,10 @@ type Renderer struct {
 
 	rad     []float32 // radiance of the frame being drawn, w×h
 	row     []float64 // prefix sums for the blur
+	blurRow []float32
+	wallT   []float32 // wall depth and radiance along x (background)
+	wallRad []float32
+	sigma   []float32 // noise σ by quarter grey level (expose)
 	ka, kb  []float32 // patch coordinates at the pixel corners of a patch's box
 	kf      []uint8   // and their flags
 	robots  []robotState
@@ -98,7 +102,8 @@ func New(cam Camera, fx Effects) (*Renderer, error) {
 		xc: make([]float32, w*h), yc: make([]float32, w*h),
 		xk: make([]float32, (w+1)*(h+1)), yk: make([]float32, (w+1)*(h+1)),
 		duDyaw: make([]float32, w*h), vig: make([]float32, w*h),
-		rad: make([]float32, w*h), row: make([]float64, w+1),
+		rad: make([]float32, w*h), row: make([]float64, w+1), blurRow: make([]float32, w),
+		wallT: make([]float32, wallLUT), wallRad: make([]float32, wallLUT), sigma: make([]float32, 256*4),
 		ka: make([]float32, (w+1)*(h+1)), kb: make([]float32, (w+1)*(h+1)), kf: make([]uint8, (w+1)*(h+1)),
 		cells: map[cellKey][]uint8{},
 		xlo:   math.Inf(1), xhi: math.Inf(-1), ylo: math.Inf(1), yhi: math.Inf(-1),
