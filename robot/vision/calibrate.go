@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -51,6 +52,9 @@ type Calibration struct {
 	// FixedK3 is set when the five-coefficient fit folded back within the
 	// frame and k3 was held at 0.
 	FixedK3 bool
+	// Dropped are the views (indices into those given) left out of the
+	// final fit for fitting far worse than the others.
+	Dropped []int
 }
 
 // FieldOfView is the horizontal and vertical angle the calibrated camera
@@ -267,7 +271,10 @@ fx, fy, cx, cy and the distortion k1, k2, p1, p2, k3. Prints them with the
 RMS reprojection error, and writes them into FILE's vision.camera.intrinsics
 (a robot config) or camera.intrinsics (a vision config), leaving the rest of
 the file as it was; --dry-run only prints. A calibration whose RMS error
-exceeds --max-rms is not written.
+exceeds --max-rms is not written. A view that fits far worse than the others
+is dropped. OpenCV's board finder can take seconds over a frame where the
+board's white margin barely stands out: light the board evenly, against a
+darker background.
 `
 
 func parseCalibrateArgs(args []string, stderr io.Writer) (calibrateOptions, error) {
@@ -339,11 +346,26 @@ func report(w io.Writer, c Calibration, names []string) {
 	if c.FixedK3 {
 		fmt.Fprintln(w, "k3 held at 0: with it free, the fit folded back in the frame's corners (views into the corners would free it)")
 	}
-	for i, e := range c.ViewRMSPx {
-		name := fmt.Sprintf("view %d", i+1)
+	name := func(i int) string {
 		if i < len(names) {
-			name = names[i]
+			return names[i]
 		}
-		fmt.Fprintf(w, "  %-24s RMS %.3f px, board at %.2f m\n", name, e, c.ViewDistM[i])
+		return fmt.Sprintf("view %d", i+1)
+	}
+	var kept []int
+	for i := range names {
+		if !slices.Contains(c.Dropped, i) {
+			kept = append(kept, i)
+		}
+	}
+	for k, e := range c.ViewRMSPx {
+		i := k
+		if k < len(kept) {
+			i = kept[k]
+		}
+		fmt.Fprintf(w, "  %-24s RMS %.3f px, board at %.2f m\n", name(i), e, c.ViewDistM[k])
+	}
+	for _, i := range c.Dropped {
+		fmt.Fprintf(w, "  %-24s dropped: it fitted far worse than the others (blurred, or the board badly found?)\n", name(i))
 	}
 }

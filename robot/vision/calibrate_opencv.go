@@ -26,7 +26,12 @@ import (
 // a square. Measured on rendered views through a strong barrel lens: 0.11
 // px mean error against the truth, where the sector-based
 // findChessboardCornersSB gave 0.14–0.17 px at 100–300 times the cost.
-func FindBoard(img gocv.Mat, b Board) ([][2]float64, bool) {
+//
+// fast adds CALIB_CB_FAST_CHECK, for live frames: a frame without a board
+// returns at once, where the full search can take seconds, at the price of
+// turning away some hard views the full search finds (on rendered views:
+// 2 of 5 boards held at the frame's corners).
+func FindBoard(img gocv.Mat, b Board, fast bool) ([][2]float64, bool) {
 	grey := img
 	if img.Channels() != 1 {
 		grey = gocv.NewMat()
@@ -35,7 +40,11 @@ func FindBoard(img gocv.Mat, b Board) ([][2]float64, bool) {
 	}
 	corners := gocv.NewMat()
 	defer corners.Close()
-	if !gocv.FindChessboardCorners(grey, image.Pt(b.Cols, b.Rows), &corners, gocv.CalibCBAdaptiveThresh|gocv.CalibCBNormalizeImage|gocv.CalibCBFastCheck) {
+	flags := gocv.CalibCBAdaptiveThresh | gocv.CalibCBNormalizeImage
+	if fast {
+		flags |= gocv.CalibCBFastCheck
+	}
+	if !gocv.FindChessboardCorners(grey, image.Pt(b.Cols, b.Rows), &corners, flags) {
 		return nil, false
 	}
 	n := b.Cols * b.Rows
@@ -87,12 +96,42 @@ const (
 // it fits again with k3 = 0 (FixedK3 says so), which extrapolates more
 // tamely. It fails with fewer than 5 views, or when that fit folds too
 // (more views, with the board into the frame's corners, fix that).
+//
+// A view whose corners fit more than three times worse than the median
+// view (and worse than 0.25 px) is dropped and the rest fitted again, once:
+// a blurred or badly found board would otherwise pull the whole fit
+// (Calibration.Dropped lists them; ViewRMSPx and ViewDistM are then of the
+// views kept).
 func Calibrate(views [][][2]float64, b Board, width, height int) (Calibration, error) {
-	c, err := calibrate(views, b, width, height, cvCalibNone)
-	if errors.Is(err, lens.ErrFolds) {
-		c, err = calibrate(views, b, width, height, cvCalibFixK3)
-		c.FixedK3 = true
+	fit := func(views [][][2]float64) (Calibration, error) {
+		c, err := calibrate(views, b, width, height, cvCalibNone)
+		if errors.Is(err, lens.ErrFolds) {
+			c, err = calibrate(views, b, width, height, cvCalibFixK3)
+			c.FixedK3 = true
+		}
+		return c, err
 	}
+	c, err := fit(views)
+	if err != nil {
+		return c, err
+	}
+	med := slices.Clone(c.ViewRMSPx)
+	slices.Sort(med)
+	limit := math.Max(3*med[len(med)/2], 0.25)
+	var kept [][][2]float64
+	var dropped []int
+	for i, e := range c.ViewRMSPx {
+		if e > limit {
+			dropped = append(dropped, i)
+		} else {
+			kept = append(kept, views[i])
+		}
+	}
+	if len(dropped) == 0 || len(kept) < minViews {
+		return c, nil
+	}
+	c, err = fit(kept)
+	c.Dropped = dropped
 	return c, err
 }
 
@@ -263,7 +302,7 @@ func viewsFromImages(o calibrateOptions, stderr io.Writer) (views [][][2]float64
 			img.Close()
 			return nil, nil, 0, 0, fmt.Errorf("calibrate: %s is %d×%d, the first image %d×%d: one camera mode per calibration", f, img.Cols(), img.Rows(), w, h)
 		}
-		pts, ok := FindBoard(img, o.board)
+		pts, ok := FindBoard(img, o.board, false)
 		img.Close()
 		if !ok {
 			fmt.Fprintf(stderr, "%s: no %dx%d board found, skipped\n", f, o.board.Cols, o.board.Rows)
@@ -298,7 +337,7 @@ func viewsFromFrames(ctx context.Context, o calibrateOptions, src FrameSource, s
 		if time.Since(last) < o.interval {
 			continue
 		}
-		pts, ok := FindBoard(frame, o.board)
+		pts, ok := FindBoard(frame, o.board, true)
 		if !ok || !moved(views, pts, frame.Cols()) {
 			continue
 		}
