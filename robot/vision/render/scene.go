@@ -25,10 +25,7 @@ type Scene struct {
 	Robots     []Robot
 	Boards     []Board
 	// QuietCells is the white margin printed round every marker, in cells
-	// (0: 2). cv::aruco needs 1; with only 1, its subpixel corners are
-	// pulled outwards by the margin's own edge once a cell is under about
-	// 5 px (11 px refinement window): ranges 5–8% short at 2 m with a 10 cm
-	// marker, against 1–2% with 2 cells.
+	// (0: 2; cv::aruco needs at least 1).
 	QuietCells int
 	// InkAlbedo and PaperAlbedo are the reflectances of a marker's black
 	// and white cells, and of a board's squares (0: 0.05 and 0.85).
