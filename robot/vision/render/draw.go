@@ -67,8 +67,9 @@ func (r *Renderer) prepare(s *Scene, p Pose) frame {
 		if d2 <= rb.RadiusM*rb.RadiusM*(1+1e-9) {
 			continue // the camera's own robot
 		}
-		// Wholly behind the camera: -(P-Q)·heading < -r.
-		if -(dx*f.c + dy*f.s) < -rb.RadiusM {
+		// Wholly behind the camera, face markers included (their flat
+		// plates reach a little beyond the disc): -(P-Q)·heading < -(r+side).
+		if -(dx*f.c + dy*f.s) < -(rb.RadiusM + rb.FaceSideM) {
 			continue
 		}
 		robotIdx[i] = len(r.robots)
