@@ -5,6 +5,7 @@ package vision
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"image"
 	"io"
@@ -236,7 +237,7 @@ func rodrigues(r [3]float64) [3][3]float64 {
 // result written into the config (see calibrateUsage).
 func CalibrateCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o, err := parseCalibrateArgs(args, stderr)
-	if errors.Is(err, flagHelp) {
+	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
 	if err != nil {
@@ -250,6 +251,11 @@ func CalibrateCommand(ctx context.Context, args []string, stdout, stderr io.Writ
 	if o.images != "" {
 		views, names, w, h, err = viewsFromImages(o, stderr)
 	} else {
+		if o.save != "" {
+			if err := os.MkdirAll(o.save, 0o755); err != nil {
+				return fmt.Errorf("calibrate: %w", err)
+			}
+		}
 		var cam *Camera
 		if cam, err = OpenCamera(o.cfg.Camera); err != nil {
 			return fmt.Errorf("calibrate: %w", err)

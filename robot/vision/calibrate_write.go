@@ -2,15 +2,12 @@ package vision
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"time"
 )
-
-var flagHelp = flag.ErrHelp
 
 // writeCalibration writes c into the config file (unless --dry-run, or no
 // --config), scaled to the config's capture size, after checking it.
