@@ -41,6 +41,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "detect" {
 		return vision.DetectCommand(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "calibrate" {
+		return vision.CalibrateCommand(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) > 0 && args[0] == "halt" {
 		return halt(args[1:], stderr)
 	}

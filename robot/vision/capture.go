@@ -5,6 +5,7 @@ package vision
 import (
 	"errors"
 	"fmt"
+	"image"
 	"strconv"
 	"strings"
 
@@ -15,6 +16,43 @@ import (
 // (8-bit BGR or grey) and is not safe for concurrent use.
 type FrameSource interface {
 	Read(dst *gocv.Mat) error
+}
+
+// GrayFrames is a FrameSource of the frames src draws as Go images.
+func GrayFrames(src GraySource) FrameSource { return &grayFrames{src: src} }
+
+type grayFrames struct {
+	src GraySource
+	img image.Gray
+}
+
+func (g *grayFrames) Read(dst *gocv.Mat) error {
+	if err := g.src.ReadGray(&g.img); err != nil {
+		return err
+	}
+	return GrayMat(&g.img, dst)
+}
+
+// GrayMat copies img into dst as an 8-bit grey Mat, reallocating dst when
+// its size or type differ.
+func GrayMat(img *image.Gray, dst *gocv.Mat) error {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	if w <= 0 || h <= 0 {
+		return fmt.Errorf("gray frame of %d×%d pixels", w, h)
+	}
+	if dst.Empty() || dst.Cols() != w || dst.Rows() != h || dst.Type() != gocv.MatTypeCV8UC1 || !dst.IsContinuous() {
+		dst.Close()
+		*dst = gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC1)
+	}
+	pix, err := dst.DataPtrUint8()
+	if err != nil {
+		return fmt.Errorf("gray frame: %w", err)
+	}
+	for y := 0; y < h; y++ {
+		off := img.PixOffset(img.Rect.Min.X, img.Rect.Min.Y+y)
+		copy(pix[y*w:(y+1)*w], img.Pix[off:off+w])
+	}
+	return nil
 }
 
 // Camera captures frames from a V4L2 device or a GStreamer pipeline.

@@ -4,6 +4,8 @@ package vision
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -19,6 +21,9 @@ const maxReadFailures = 10
 // per second go to stderr.
 func DetectCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o, err := parseDetectArgs(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // --help printed the usage
+	}
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"collaborate/robot/vision/aruco"
+	"collaborate/robot/vision/lens"
 )
 
 // Camera models with built-in nominal intrinsics.
@@ -21,18 +22,36 @@ const (
 	ModelCustom  = "custom"   // intrinsics must be given
 )
 
-// Intrinsics are pinhole camera parameters in pixels, for the configured
-// capture resolution: focal lengths fx, fy and the principal point cx, cy.
+// Intrinsics are the camera's parameters for the configured capture
+// resolution: focal lengths fx, fy and the principal point cx, cy in
+// pixels, and OpenCV's distortion coefficients k1, k2, p1, p2, k3 (as
+// cv::calibrateCamera gives them, and `robot calibrate` writes them; all
+// zero is a distortion-free pinhole). The coefficients are in normalised
+// image coordinates, so they hold at any resolution of the same field of
+// view.
 type Intrinsics struct {
 	FX float64 `yaml:"fx" json:"fx"`
 	FY float64 `yaml:"fy" json:"fy"`
 	CX float64 `yaml:"cx" json:"cx"`
 	CY float64 `yaml:"cy" json:"cy"`
+	K1 float64 `yaml:"k1,omitempty" json:"k1,omitempty"`
+	K2 float64 `yaml:"k2,omitempty" json:"k2,omitempty"`
+	P1 float64 `yaml:"p1,omitempty" json:"p1,omitempty"`
+	P2 float64 `yaml:"p2,omitempty" json:"p2,omitempty"`
+	K3 float64 `yaml:"k3,omitempty" json:"k3,omitempty"`
 }
 
-// Nominal intrinsics at 640×480, from the data sheets. A calibration
-// (OpenCV's calibrateCamera on a chessboard) beats these by a few percent;
-// put its fx, fy, cx, cy in the config.
+// Lens is in as package lens's camera model.
+func (in Intrinsics) Lens() lens.Model {
+	return lens.Model{FX: in.FX, FY: in.FY, CX: in.CX, CY: in.CY, K1: in.K1, K2: in.K2, P1: in.P1, P2: in.P2, K3: in.K3}
+}
+
+// Distorted reports whether in has any distortion coefficient.
+func (in Intrinsics) Distorted() bool { return in.Lens().Distorted() }
+
+// Nominal intrinsics at 640×480, from the data sheets, without distortion.
+// A calibration (`robot calibrate`: OpenCV's calibrateCamera on a
+// chessboard) beats these by a few percent, and measures the distortion.
 //
 // Pi Camera v2 (IMX219): focal length 3.04 mm, pixel 1.12 µm, 3280×2464
 // active pixels. Full resolution: f = 3.04 / 0.00112 = 2714.3 px. libcamera
@@ -100,8 +119,9 @@ type Config struct {
 	Markers      MarkerConfig `yaml:"markers"`
 	// MinSidePx leaves a marker unranged when the edges its distance comes
 	// from (the vertical ones) are shorter than this, in pixels. Measured on
-	// synthetic frames: from 26 px up the distance is within 3%; at 13 px it
-	// is 5–17% off. 16 px is 3.3 m for a 10 cm marker with a Pi Camera v2.
+	// synthetic frames (subpix corners): from 16 px up the distance is
+	// within 2%; at 13 px up to 6% off. 16 px is 3.3 m for a 10 cm marker
+	// with a Pi Camera v2.
 	MinSidePx float64 `yaml:"min_side_px"`
 }
 
@@ -146,17 +166,64 @@ func LoadConfig(path string) (Config, error) {
 }
 
 // ParseConfig decodes YAML over DefaultConfig and validates the result.
+// The YAML is a vision config, or a robot config (one with a vision or an
+// id key at the top), whose vision block is read and the rest left to the
+// robot: `robot detect --config /etc/collaborate/robot.yaml` reads the
+// camera the robot uses.
 func ParseConfig(b []byte) (Config, error) {
 	cfg := DefaultConfig()
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err != nil {
+		return cfg, fmt.Errorf("parse: %w", err)
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+	var err error
+	if len(root.Content) > 0 && isRobotConfig(root.Content[0]) {
+		f := robotFile{Vision: cfg}
+		err = dec.Decode(&f)
+		cfg = f.Vision
+	} else {
+		err = dec.Decode(&cfg)
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
 		return cfg, fmt.Errorf("parse: %w", err)
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, err
 	}
 	return cfg, nil
+}
+
+// robotFile is a robot config as the vision package reads it: its vision
+// block, strictly; the other keys are the robot's.
+type robotFile struct {
+	Vision Config         `yaml:"vision"`
+	Rest   map[string]any `yaml:",inline"`
+}
+
+// lookupPair finds key in mapping m: its key and value nodes, or nils.
+func lookupPair(m *yaml.Node, key string) (k, v *yaml.Node) {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil, nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i], m.Content[i+1]
+		}
+	}
+	return nil, nil
+}
+
+func lookup(m *yaml.Node, key string) *yaml.Node {
+	_, v := lookupPair(m, key)
+	return v
+}
+
+// isRobotConfig tells a robot config from a vision config by its top-level
+// keys.
+func isRobotConfig(top *yaml.Node) bool {
+	return lookup(top, "vision") != nil || lookup(top, "id") != nil
 }
 
 // Validate checks every field and names the first bad one.
@@ -167,8 +234,14 @@ func (c Config) Validate() error {
 	if c.Camera.FPS < 0 {
 		return fmt.Errorf("camera.fps must not be negative, got %d", c.Camera.FPS)
 	}
-	if _, err := c.Intrinsics(); err != nil {
+	in, err := c.Intrinsics()
+	if err != nil {
 		return err
+	}
+	// Markers are ranged anywhere in the frame, so the distortion must be
+	// invertible over all of it.
+	if err := in.Lens().Check(c.Camera.Width, c.Camera.Height); err != nil {
+		return fmt.Errorf("camera.intrinsics: %w at %d×%d", err, c.Camera.Width, c.Camera.Height)
 	}
 	dict, err := aruco.ParseDictionary(c.Dictionary)
 	if err != nil {
@@ -216,8 +289,14 @@ func (c Config) IntrinsicsAt(width, height int) (Intrinsics, error) {
 	if width == c.Camera.Width && height == c.Camera.Height {
 		return in, nil
 	}
-	sx, sy := float64(width)/float64(c.Camera.Width), float64(height)/float64(c.Camera.Height)
-	return Intrinsics{FX: in.FX * sx, FY: in.FY * sy, CX: in.CX * sx, CY: in.CY * sy}, nil
+	return in.scaled(float64(width)/float64(c.Camera.Width), float64(height)/float64(c.Camera.Height)), nil
+}
+
+// scaled is in for an image scaled by sx, sy. The distortion coefficients
+// stay: they are in normalised coordinates.
+func (in Intrinsics) scaled(sx, sy float64) Intrinsics {
+	in.FX, in.FY, in.CX, in.CY = in.FX*sx, in.FY*sy, in.CX*sx, in.CY*sy
+	return in
 }
 
 // Intrinsics resolves the camera's intrinsics at the configured resolution:
@@ -230,6 +309,14 @@ func (c Config) Intrinsics() (Intrinsics, error) {
 		}{{"fx", in.FX}, {"fy", in.FY}, {"cx", in.CX}, {"cy", in.CY}} {
 			if math.IsNaN(v.v) || math.IsInf(v.v, 0) || v.v < 0 || (v.v == 0 && (v.name == "fx" || v.name == "fy")) {
 				return Intrinsics{}, fmt.Errorf("camera.intrinsics.%s = %v: want a positive number of pixels", v.name, v.v)
+			}
+		}
+		for _, v := range []struct {
+			name string
+			v    float64
+		}{{"k1", in.K1}, {"k2", in.K2}, {"p1", in.P1}, {"p2", in.P2}, {"k3", in.K3}} {
+			if math.IsNaN(v.v) || math.IsInf(v.v, 0) {
+				return Intrinsics{}, fmt.Errorf("camera.intrinsics.%s = %v: want a finite distortion coefficient", v.name, v.v)
 			}
 		}
 		return *in, nil

@@ -72,12 +72,23 @@ func TestParseConfig(t *testing.T) {
 		}},
 		{name: "explicit intrinsics win", yaml: "camera:\n  model: picam-v3\n  intrinsics: {fx: 500, fy: 501, cx: 319.5, cy: 241}\n", check: func(t *testing.T, c Config) {
 			in, _ := c.Intrinsics()
-			if in != (Intrinsics{500, 501, 319.5, 241}) {
+			if in != (Intrinsics{FX: 500, FY: 501, CX: 319.5, CY: 241}) {
 				t.Fatalf("intrinsics %+v", in)
 			}
 			at, _ := c.IntrinsicsAt(320, 240)
-			if at != (Intrinsics{250, 250.5, 159.75, 120.5}) {
+			if at != (Intrinsics{FX: 250, FY: 250.5, CX: 159.75, CY: 120.5}) {
 				t.Fatalf("intrinsics at 320×240: %+v", at)
+			}
+		}},
+		{name: "distortion in the intrinsics block", yaml: "camera:\n  intrinsics: {fx: 560, fy: 557, cx: 326, cy: 236, k1: -0.38, k2: 0.16, p1: 0.002, p2: -0.001, k3: -0.03}\n", check: func(t *testing.T, c Config) {
+			want := Intrinsics{FX: 560, FY: 557, CX: 326, CY: 236, K1: -0.38, K2: 0.16, P1: 0.002, P2: -0.001, K3: -0.03}
+			if in, _ := c.Intrinsics(); in != want {
+				t.Fatalf("intrinsics %+v", in)
+			}
+			// Scaling the image scales the pixels, not the coefficients.
+			at, _ := c.IntrinsicsAt(1280, 960)
+			if at.FX != 1120 || at.CY != 472 || at.K1 != want.K1 || at.K3 != want.K3 || at.P1 != want.P1 {
+				t.Fatalf("intrinsics at 1280×960: %+v", at)
 			}
 		}},
 		{name: "ranges and dictionary", yaml: "dictionary: DICT_6X6_250\nmarkers:\n  arena: {first: 10, last: 20, side_m: 0.2}\n  face: {first: 200, last: 219, side_m: 0.05}\n", check: func(t *testing.T, c Config) {
@@ -101,6 +112,9 @@ func TestParseConfig(t *testing.T) {
 		{name: "unknown model", yaml: "camera: {model: webcam}", wantErr: "camera.model"},
 		{name: "negative fx", yaml: "camera: {intrinsics: {fx: -1, fy: 500, cx: 320, cy: 240}}", wantErr: "fx"},
 		{name: "zero width", yaml: "camera: {width: 0}", wantErr: "width"},
+		{name: "NaN distortion", yaml: "camera: {intrinsics: {fx: 500, fy: 500, cx: 320, cy: 240, k2: .nan}}", wantErr: "k2"},
+		{name: "distortion that folds in the frame", yaml: "camera: {intrinsics: {fx: 400, fy: 400, cx: 320, cy: 240, k1: -0.6}}", wantErr: "folds"},
+		{name: "distortion outside the intrinsics block", yaml: "camera: {k1: -0.2}", wantErr: "k1"},
 		{name: "bad refinement", yaml: "corner_refine: sharp", wantErr: "corner_refine"},
 	}
 	for _, tc := range tests {

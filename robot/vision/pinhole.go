@@ -36,18 +36,37 @@ type Range struct {
 // little roll; the two horizontal edges are never used for depth, because
 // their image length shrinks with yaw.
 //
+// Corners are as detected, in the distorted image: with distortion
+// coefficients in in, each corner is first moved to where an ideal pinhole
+// camera with the same fx, fy, cx, cy sees it (package lens inverts the
+// model; cv::undistortPoints does the same less exactly). The marker's
+// edges between the corners are curved in a distorted image, but its
+// corners are points, so they undistort exactly. EdgePx stays the detected
+// length, the pixels the range actually rests on.
+//
 // Corners may be in any cyclic order; the more vertical pair of opposite
-// edges is taken as the vertical edges. Lens distortion is ignored.
-func Locate(corners [4][2]float64, in Intrinsics, sideM float64) (Range, error) {
+// edges is taken as the vertical edges.
+func Locate(detected [4][2]float64, in Intrinsics, sideM float64) (Range, error) {
 	if !(in.FX > 0 && in.FY > 0) || math.IsInf(in.FX, 0) || math.IsInf(in.FY, 0) {
 		return Range{}, fmt.Errorf("locate: bad focal lengths fx=%v fy=%v", in.FX, in.FY)
 	}
 	if !(sideM > 0) || math.IsInf(sideM, 0) {
 		return Range{}, fmt.Errorf("locate: bad marker side %v m", sideM)
 	}
-	for k, c := range corners {
+	for k, c := range detected {
 		if !finite(c[0]) || !finite(c[1]) {
 			return Range{}, fmt.Errorf("locate: corner %d is %v", k, c)
+		}
+	}
+	corners := detected
+	if in.Distorted() {
+		m := in.Lens()
+		for k, c := range detected {
+			u, v, ok := m.Ideal(c[0], c[1])
+			if !ok {
+				return Range{}, fmt.Errorf("locate: corner %d at %v is beyond where the lens model can be inverted", k, c)
+			}
+			corners[k] = [2]float64{u, v}
 		}
 	}
 	// Opposite edge pairs: (0→1, 2→3) and (1→2, 3→0). Pick the more vertical.
@@ -58,14 +77,16 @@ func Locate(corners [4][2]float64, in Intrinsics, sideM float64) (Range, error) 
 		}
 		return dy / (dx + dy)
 	}
-	e := [2][2][2]float64{{corners[0], corners[1]}, {corners[2], corners[3]}}
+	pairs := [2][2]int{{0, 1}, {2, 3}}
 	if vert(corners[1], corners[2])+vert(corners[3], corners[0]) > vert(corners[0], corners[1])+vert(corners[2], corners[3]) {
-		e = [2][2][2]float64{{corners[1], corners[2]}, {corners[3], corners[0]}}
+		pairs = [2][2]int{{1, 2}, {3, 0}}
 	}
 	var pts [2][3]float64 // the edges' midpoints in camera coordinates (x right, y down, z forward)
 	edgePx := math.Inf(1)
-	for i, edge := range e {
-		edgePx = math.Min(edgePx, math.Hypot(edge[1][0]-edge[0][0], edge[1][1]-edge[0][1]))
+	for i, p := range pairs {
+		a, b := detected[p[0]], detected[p[1]]
+		edgePx = math.Min(edgePx, math.Hypot(b[0]-a[0], b[1]-a[1]))
+		edge := [2][2]float64{corners[p[0]], corners[p[1]]}
 		// The edge's length in normalised image coordinates is sideM / Z.
 		nx := (edge[1][0] - edge[0][0]) / in.FX
 		ny := (edge[1][1] - edge[0][1]) / in.FY

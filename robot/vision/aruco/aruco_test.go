@@ -117,3 +117,37 @@ func TestClosedDetector(t *testing.T) {
 		t.Fatal("Detect on a closed detector: no error")
 	}
 }
+
+// TestCodesMatchOpenCV checks the Go patterns (codes_gen.go) against
+// cv::aruco::drawMarker for every marker of every predefined dictionary:
+// the renderer draws from them, so a stale table would show markers
+// OpenCV does not know.
+func TestCodesMatchOpenCV(t *testing.T) {
+	for _, name := range DictionaryNames() {
+		d, _ := ParseDictionary(name)
+		t.Run(name, func(t *testing.T) {
+			n := d.Bits()
+			for id := 0; id < d.Size(); id++ {
+				c, err := d.Code(id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				m, err := DrawMarker(d, id, n+2, 1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for r := 0; r < n+2; r++ {
+					for col := 0; col < n+2; col++ {
+						want := m.GetUCharAt(r, col) == 255
+						got := r > 0 && col > 0 && r <= n && col <= n && c.White(r-1, col-1)
+						if got != want {
+							m.Close()
+							t.Fatalf("id %d: cell (%d, %d) white=%v, OpenCV draws white=%v", id, r, col, got, want)
+						}
+					}
+				}
+				m.Close()
+			}
+		})
+	}
+}

@@ -6,7 +6,10 @@
 //
 // Everything that links OpenCV carries the build tag "opencv". The dictionary
 // names (names.go) are pure Go so that configuration can be validated in
-// builds without OpenCV.
+// builds without OpenCV, and so are the markers' patterns (Dictionary.Code,
+// codes_gen.go), taken from OpenCV once by `go generate` (internal/gencodes,
+// which needs the opencv tag and a compiling package, so codes_gen.go stays
+// committed) so that the frame renderer draws real markers without OpenCV.
 //
 // Corners are in pixels, image frame (x right, y down), in ArUco's order:
 // clockwise from the marker's own top-left corner.
