@@ -176,6 +176,7 @@ type Core struct {
 	sweep      *mapping.Sweep
 	sweepAsked bool // operator asked for a new sweep
 	mapFailed  time.Time
+	cannotMap  map[string]bool // robots that declined a sweep (no camera)
 
 	fleetStopped bool
 	headOns      []*headOn
@@ -227,7 +228,7 @@ func New(cfg Config, st Store) (*Core, error) {
 	c := &Core{
 		cfg: cfg, st: st, planner: cfg.Planner, log: zerolog.Nop(),
 		reg: fleet.New(), missions: map[string]*mission.State{}, invalid: map[string]error{},
-		known: map[string]bool{}, ctl: map[string]*ctl{},
+		known: map[string]bool{}, ctl: map[string]*ctl{}, cannotMap: map[string]bool{},
 	}
 	if cfg.Log != nil {
 		c.log = *cfg.Log

@@ -20,14 +20,14 @@ func (c *Core) pickMapper(now time.Time) []Out {
 	}
 	id := c.cfg.Mapper
 	if id != "" {
-		if rb, ok := c.reg.Get(id); !ok || !rb.Online || c.robotCtl(id).held() {
+		if rb, ok := c.reg.Get(id); !ok || !rb.Online || c.robotCtl(id).held() || c.cannotMap[id] {
 			return nil // wait for the configured mapper
 		}
 	} else {
 		var since time.Time
 		for _, cand := range c.reg.IDs() {
 			rb, _ := c.reg.Get(cand)
-			if !rb.Online || c.robotCtl(cand).held() {
+			if !rb.Online || c.robotCtl(cand).held() || c.cannotMap[cand] {
 				continue
 			}
 			if id == "" || rb.OnlineSince.Before(since) {
@@ -48,6 +48,22 @@ func (c *Core) startSweep(now time.Time, id string) Out {
 	k.routeDirty = k.routeDirty || k.sent // its route is re-issued after the sweep
 	c.log.Info().Str("robot", id).Msg("mapping sweep started")
 	return c.directive(now, id, topics.Directive{Kind: topics.DirMap, Reason: "mapping sweep: turn 360° at the centre"})
+}
+
+// mapperDeclined ends the sweep of a mapper that reported a fault (a robot
+// without a camera cannot map): another robot maps, unless the mapper was
+// configured (the robot at the centre), which an operator must then change.
+func (c *Core) mapperDeclined(now time.Time, id, why string) []Out {
+	c.mapper, c.sweep = "", nil
+	c.stats.SweepFailures++
+	c.cannotMap[id] = true
+	if c.cfg.Mapper == id {
+		c.log.Error().Str("robot", id).Str("detail", why).
+			Msg("the configured mapper cannot map: place a robot with a camera at the centre and start a sweep with it (POST /api/map/sweep)")
+		return c.routesAll(now)
+	}
+	c.log.Warn().Str("robot", id).Str("detail", why).Msg("mapper declined: another robot maps")
+	return append(c.pickMapper(now), c.routesAll(now)...)
 }
 
 // mapDone turns the sweep into the map, persists and publishes it, then

@@ -299,6 +299,7 @@ func (c *Core) Sweep(now time.Time, robot string) ([]Out, error) {
 	if rb, _ := c.reg.Get(robot); rb == nil || !rb.Online {
 		return nil, fmt.Errorf("%w: robot %s is not online", ErrConflict, robot)
 	}
+	delete(c.cannotMap, robot) // the operator says it can
 	return []Out{c.startSweep(now, robot)}, nil
 }
 

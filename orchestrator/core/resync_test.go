@@ -250,3 +250,28 @@ func TestBlockedAgain(t *testing.T) {
 		t.Fatalf("blocked r2 not retried: %v", ds)
 	}
 }
+
+// A mapper that cannot map (no camera) answers the map directive with a
+// fault: another robot maps. A configured mapper that declines waits for
+// the operator, who may start a sweep with another robot.
+func TestMapperDeclines(t *testing.T) {
+	h := newHarness(t, Config{Missions: missionsFile(t, twoRobots)}, nil)
+	h.one(h.must("r1", status(topics.StateOnline)), "r1", topics.DirMap)
+	h.must("r2", status(topics.StateOnline))
+	outs := h.must("r1", &topics.Event{Kind: topics.EventFault, Detail: "cannot map: no camera"})
+	h.one(outs, "r2", topics.DirMap)
+	if v := h.c.Fleet(); v.Mapper != "r2" {
+		t.Fatalf("mapper %q, want r2", v.Mapper)
+	}
+
+	h2 := newHarness(t, Config{Missions: missionsFile(t, twoRobots), Mapper: "r1", SilenceTimeout: time.Hour}, nil)
+	h2.one(h2.must("r1", status(topics.StateOnline)), "r1", topics.DirMap)
+	h2.must("r2", status(topics.StateOnline))
+	if outs := h2.must("r1", &topics.Event{Kind: topics.EventFault, Detail: "cannot map: no camera"}); allDirectives(outs) != 0 {
+		t.Fatalf("another robot mapped in place of the configured mapper: %s", describe(outs))
+	}
+	if outs := h2.tick(time.Minute); allDirectives(outs) != 0 {
+		t.Fatalf("the configured mapper was asked again: %s", describe(outs))
+	}
+	h2.one(must(h2.c.Sweep(h2.now, "r2")), "r2", topics.DirMap)
+}

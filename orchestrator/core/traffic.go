@@ -201,6 +201,9 @@ func (c *Core) event(now time.Time, id string, e *topics.Event) ([]Out, error) {
 		return c.mapDone(now, id)
 	case topics.EventFault, topics.EventFailsafe:
 		c.log.Warn().Str("robot", id).Str("kind", e.Kind).Str("detail", e.Detail).Msg("robot reports")
+		if e.Kind == topics.EventFault && c.mapper == id {
+			return c.mapperDeclined(now, id, e.Detail), nil
+		}
 	case topics.EventStale:
 		c.stats.Stale++
 		c.log.Warn().Str("robot", id).Uint64("epoch", e.Epoch).Uint64("cmd_seq", e.CmdSeq).Msg("robot ignored a stale directive")

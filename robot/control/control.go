@@ -1,10 +1,8 @@
 package control
 
 import (
-	"cmp"
 	"context"
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -53,12 +51,7 @@ func (l *Loop) Stats() Stats {
 // Tick runs one control step.
 func (l *Loop) Tick() {
 	in := pilot.Input{Now: l.Clock.Now()}
-	l.drain(&in)
-	// MQTT delivery is unordered here (paho's OrderMatters is off): give the
-	// pilot what arrived this tick in the order it was sent.
-	slices.SortStableFunc(in.Directives, func(a, b topics.Directive) int {
-		return cmp.Or(cmp.Compare(a.Epoch, b.Epoch), cmp.Compare(a.Seq, b.Seq))
-	})
+	l.drain(&in) // in the order the broker sent them (robot/link)
 	st := l.Link.State()
 	in.Link = pilot.LinkState{Connected: st.Connected, OrchestratorOnline: st.OrchestratorOnline, Reason: st.Reason}
 

@@ -57,19 +57,6 @@ func (p *Pilot) applyDirective(now time.Time, d *topics.Directive, out *Output) 
 			p.stats.DuplicateDirectives++
 			return
 		case -1:
-			if d.Kind == topics.DirRoute && d.Epoch == p.dirEpoch && newer(d.Epoch, d.Seq, p.routeEpoch, p.routeSeq) > 0 {
-				// MQTT delivery is unordered (paho's OrderMatters is off): a
-				// route can be overtaken in transit by the hold or resume sent
-				// after it. Its route still applies; it lifts nothing.
-				mode, blocked, awaiting := p.mode, p.blocked, p.awaiting
-				p.applyRoute(now, d, out)
-				if mode == modeMapping || mode == modeBackoff || mode == modeFault {
-					p.mode = mode
-				}
-				p.blocked, p.awaiting = blocked, awaiting
-				p.event(now, out, topics.Event{Kind: topics.EventAck, Epoch: d.Epoch, CmdSeq: d.Seq, Detail: "route (overtaken in transit)"})
-				return
-			}
 			p.stats.StaleDirectives++
 			out.Problems = append(out.Problems, fmt.Sprintf("stale %s directive epoch %d seq %d ignored: last applied epoch %d seq %d",
 				d.Kind, d.Epoch, d.Seq, p.dirEpoch, p.dirSeq))
