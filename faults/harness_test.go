@@ -50,6 +50,10 @@ func TestMain(m *testing.M) {
 	if root, err = testkit.ModuleRoot(); err == nil {
 		bins, err = testkit.Build(dir, "./orchestrator", "./robot")
 	}
+	if err == nil && withOpenCV {
+		bins["./robot opencv"] = filepath.Join(dir, "robot-opencv")
+		err = testkit.BuildWith(bins["./robot opencv"], "./robot", "-tags", "opencv")
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "faults:", err)
 		os.RemoveAll(dir)
@@ -69,6 +73,13 @@ type options struct {
 	robotConfig string
 	// accounts are more robot accounts, for clients the test runs itself.
 	accounts []string
+	// speed overrides -faults.speed; seed is the world's (default 7).
+	speed float64
+	seed  int64
+	// robotArgs are more flags for every robot process (e.g. --camera
+	// render), and robotBin the robot binary (default the plain build).
+	robotArgs []string
+	robotBin  string
 }
 
 // fleet is one running system: world, broker, orchestrator, robots.
@@ -108,9 +119,18 @@ func start(t *testing.T, o options) *fleet {
 	if o.missions == "" {
 		o.missions = filepath.Join(root, "deploy/missions.example.yaml")
 	}
+	if o.speed == 0 {
+		o.speed = *speed
+	}
+	if o.seed == 0 {
+		o.seed = 7
+	}
+	if o.robotBin == "" {
+		o.robotBin = bins["./robot"]
+	}
 	jar, _ := cookiejar.New(nil)
 	// Not t.TempDir: a failing run keeps its processes' logs.
-	dir, err := os.MkdirTemp("", "faults-"+t.Name()+"-")
+	dir, err := os.MkdirTemp("", "faults-"+strings.ReplaceAll(t.Name(), "/", "_")+"-")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,8 +153,8 @@ func start(t *testing.T, o options) *fleet {
 	}
 	// The world first: robots claim their bodies in it.
 	f.world = testkit.Start(t, f.dir, "world", bins["./robot"], "world", "--addr", "127.0.0.1:0",
-		"--robots", strconv.Itoa(o.robots), "--seed", "7", "--speed", strconv.FormatFloat(*speed, 'g', -1, 64),
-		"--log-format", "json")
+		"--robots", strconv.Itoa(o.robots), "--seed", strconv.FormatInt(o.seed, 10),
+		"--speed", strconv.FormatFloat(o.speed, 'g', -1, 64), "--log-format", "json")
 	f.world.WaitOutput(t, 10*time.Second, "ready")
 	f.wAddr = f.world.Field("world listening on ")
 	go func() { _ = world.Watch(f.wAddr, f.truth.add) }()
@@ -215,6 +235,9 @@ func (f *fleet) startRobot(id string) {
 	f.t.Helper()
 	args := []string{"--hw", "sitl", "--world", f.wAddr, "--id", id, "--broker", "tcp://" + f.proxies[id].Listen,
 		"--password-file", f.path(id + ".pw"), "--store-dir", f.path("outbox-" + id), "--log-format", "json"}
+	for _, a := range f.o.robotArgs {
+		args = append(args, strings.ReplaceAll(strings.ReplaceAll(a, "{id}", id), "{dir}", f.dir))
+	}
 	if f.o.robotConfig != "" {
 		cfg := f.path("robot.yaml")
 		if err := os.WriteFile(cfg, []byte(f.o.robotConfig), 0o600); err != nil {
@@ -227,7 +250,7 @@ func (f *fleet) startRobot(id string) {
 		n = strings.Count(old.Name, "+") + 2
 	}
 	name := id + strings.Repeat("+", n-1)
-	f.robots[id] = testkit.Start(f.t, f.dir, name, bins["./robot"], args...)
+	f.robots[id] = testkit.Start(f.t, f.dir, name, f.o.robotBin, args...)
 }
 
 // metrics is GET /metrics.
@@ -278,16 +301,20 @@ func (f *fleet) waitFor(timeout time.Duration, what string, cond func(*core.Flee
 	}, f.describe)
 }
 
-// sim converts sim seconds to wall time at the world's speed, with slack
-// for a loaded machine.
+// sim converts sim seconds to wall time at -faults.speed.
 func sim(seconds float64) time.Duration {
 	return time.Duration(seconds / *speed * float64(time.Second))
+}
+
+// wall converts sim seconds to wall time at this fleet's speed.
+func (f *fleet) wall(seconds float64) time.Duration {
+	return time.Duration(seconds / f.o.speed * float64(time.Second))
 }
 
 // waitDone waits until every mission is done.
 func (f *fleet) waitDone() {
 	f.t.Helper()
-	f.waitFor(sim(400)+30*time.Second, "every mission done", func(v *core.FleetView) bool {
+	f.waitFor(f.wall(400)+30*time.Second, "every mission done", func(v *core.FleetView) bool {
 		done := 0
 		for _, r := range v.Robots {
 			if r.Done {
@@ -302,7 +329,7 @@ func (f *fleet) waitDone() {
 func (f *fleet) midRoute() string {
 	f.t.Helper()
 	var id string
-	f.waitFor(sim(300)+30*time.Second, "a robot driving after its first checkpoint", func(v *core.FleetView) bool {
+	f.waitFor(f.wall(300)+30*time.Second, "a robot driving after its first checkpoint", func(v *core.FleetView) bool {
 		for _, r := range v.Robots {
 			if r.Reached >= 1 && !r.Done && r.State == topics.StateMoving && f.truth.speed(r.ID) > 0.05 {
 				id = r.ID
@@ -388,17 +415,35 @@ func (f *fleet) finish() {
 	}
 }
 
-// freeze stops robot id's link both ways, sockets open (a half-open link:
-// Wi-Fi that hangs), until thaw.
-func (f *fleet) freeze(id string) {
+// toxic adds a toxic to robot id's link, both ways unless stream says.
+func (f *fleet) toxic(id, name, typ, stream, attrs string) {
 	f.t.Helper()
-	for _, dir := range []string{"upstream", "downstream"} {
-		js := fmt.Sprintf(`{"name":"freeze_%s","type":"timeout","stream":%q,"attributes":{"timeout":0}}`, dir, dir)
+	streams := []string{"upstream", "downstream"}
+	if stream != "" {
+		streams = []string{stream}
+	}
+	for _, st := range streams {
+		js := fmt.Sprintf(`{"name":"%s_%s","type":%q,"stream":%q,"attributes":%s}`, name, st, typ, st, attrs)
 		if _, err := f.proxies[id].Toxics.AddToxicJson(strings.NewReader(js)); err != nil {
-			f.t.Fatalf("freeze %s: %v", id, err)
+			f.t.Fatalf("toxic %s on %s: %v", name, id, err)
 		}
 	}
 }
+
+// stopRobots stops every robot process with SIGINT (a robot writes its
+// camera figures as it exits).
+func (f *fleet) stopRobots() {
+	f.t.Helper()
+	for _, id := range f.ids {
+		if err := f.robots[id].Interrupt(10 * time.Second); err != nil {
+			f.t.Errorf("%s on SIGINT: %v", id, err)
+		}
+	}
+}
+
+// freeze stops robot id's link both ways, sockets open (a half-open link:
+// Wi-Fi that hangs), until thaw.
+func (f *fleet) freeze(id string) { f.toxic(id, "freeze", "timeout", "", `{"timeout":0}`) }
 
 func (f *fleet) thaw(id string) {
 	f.t.Helper()
@@ -429,6 +474,20 @@ func (l *truthLog) last() (world.Truth, bool) {
 		return world.Truth{}, false
 	}
 	return l.snaps[len(l.snaps)-1], true
+}
+
+// first is the sim time of the first snapshot.
+func (l *truthLog) first() float64 {
+	for {
+		l.mu.Lock()
+		if len(l.snaps) > 0 {
+			t := l.snaps[0].World.SimTimeS
+			l.mu.Unlock()
+			return t
+		}
+		l.mu.Unlock()
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func (l *truthLog) collisions() int {

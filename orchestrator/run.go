@@ -61,6 +61,11 @@ type config struct {
 	simSeed  int64
 	simPass  string // external broker: file holding the sim robots' password
 
+	sitl       int    // robot processes started (or taken over) beside this one
+	sitlWorld  string // their world server's address
+	sitlCamera string // geometric or render
+	robotBin   string // the robot binary they run
+
 	brokerURL    string // external broker instead of the embedded one
 	username     string
 	passwordFile string
@@ -88,6 +93,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Float64Var(&c.simSpeed, "sim-speed", 1, "simulated seconds per wall second")
 	fs.Int64Var(&c.simSeed, "sim-seed", 0, "seed of the simulated world (0: from the clock)")
 	fs.StringVar(&c.simPass, "sim-password-file", "", "with --broker: file holding the password of the simulated robots r1..rN")
+	fs.IntVar(&c.sitl, "sitl", 0, "start N robot processes (r1..rN, robot --hw sitl) and their world server (robot world), or take over those a crashed run left")
+	fs.StringVar(&c.sitlWorld, "sitl-world", "127.0.0.1:7400", "with --sitl: the world server's address")
+	fs.StringVar(&c.sitlCamera, "sitl-camera", "geometric", "with --sitl: geometric (the world's detections) or render (rendered frames, the Pi's ArUco pipeline: a robot built with -tags opencv)")
+	fs.StringVar(&c.robotBin, "robot-bin", "", "with --sitl: the robot binary (default: robot beside this executable, else on the PATH)")
 	fs.StringVar(&c.brokerURL, "broker", "", "use this external MQTT broker (tcp://host:1883 or tls://host:8883) instead of the embedded one")
 	fs.StringVar(&c.username, "username", "orchestrator", "with --broker: MQTT username")
 	fs.StringVar(&c.passwordFile, "password-file", "", "with --broker: file holding the MQTT password")
@@ -117,6 +126,15 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.sim < 0 || c.sim > 64 {
 		return c, fmt.Errorf("--sim must be within [0, 64], got %d", c.sim)
+	}
+	if c.sitl < 0 || c.sitl > 64 {
+		return c, fmt.Errorf("--sitl must be within [0, 64], got %d", c.sitl)
+	}
+	if c.sim > 0 && c.sitl > 0 {
+		return c, errors.New("--sim and --sitl exclude each other: robots in this process, or robot processes")
+	}
+	if c.sitlCamera != "geometric" && c.sitlCamera != "render" {
+		return c, fmt.Errorf("--sitl-camera must be geometric or render, got %q", c.sitlCamera)
 	}
 	if !(c.simSpeed > 0 && c.simSpeed <= 100) {
 		return c, fmt.Errorf("--sim-speed must be within (0, 100], got %v", c.simSpeed)
@@ -267,6 +285,18 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return err
 		}
 		defer fleet.Close()
+	}
+
+	// Robot processes beside this one.
+	sitlCtx, stopMirror := context.WithCancel(ctx)
+	defer stopMirror()
+	if cfg.sitl > 0 {
+		sf, err := a.startSITL(sitlCtx, brokerURL, creds)
+		if err != nil {
+			a.runner.Shutdown()
+			return err
+		}
+		defer sf.stop()
 	}
 
 	ln, err := net.Listen("tcp", cfg.httpAddr)

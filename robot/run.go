@@ -56,6 +56,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		configPath = fs.String("config", "", "robot config file (YAML)")
 		hwKind     = fs.String("hw", "sim", "hardware backend: sim (alone in a simulated arena), sitl (a body in a `robot world` server) or pi")
 		worldAddr  = fs.String("world", "127.0.0.1:7400", "with --hw sitl: the world server's address")
+		camera     = fs.String("camera", "geometric", "with --hw sitl: geometric (the world's detections) or render (rendered frames through the Pi's ArUco pipeline; needs -tags opencv)")
+		cameraFPS  = fs.Float64("camera-fps", 15, "with --camera render: frames per second of the world's time")
+		camStats   = fs.String("camera-stats", "", "with --camera render: write the camera's figures (fps, detection time, ranging error) to this JSON file at exit")
 		id         = fs.String("id", "", "robot id (overrides the config)")
 		broker     = fs.String("broker", "", "broker URL, e.g. tcp://laptop:1883 (overrides the config)")
 		passFile   = fs.String("password-file", "", "file holding this robot's MQTT password (overrides the config)")
@@ -116,6 +119,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		be, err = simBackend(cfg)
 	case "sitl":
 		be = backend{detector: body, drive: body, clock: body, scale: body.Scale()}
+		switch *camera {
+		case "geometric":
+		case "render":
+			if !(*cameraFPS > 0 && *cameraFPS <= 100) {
+				return fmt.Errorf("--camera-fps must be within (0, 100], got %v", *cameraFPS)
+			}
+			stats := &cameraStats{}
+			det, closeCam, cerr := sitlCamera(cfg, body, *cameraFPS, stats)
+			if cerr != nil {
+				return cerr
+			}
+			be.detector, be.close = det, closeCam
+			if *camStats != "" {
+				began := time.Now()
+				defer func() {
+					if err := stats.write(*camStats, time.Since(began)); err != nil {
+						log.Error().Err(err).Msg("camera stats")
+					}
+				}()
+			}
+		default:
+			return fmt.Errorf("--camera must be geometric or render, got %q", *camera)
+		}
 	case "pi":
 		be, err = piBackend(cfg, log)
 	default:

@@ -35,6 +35,21 @@ func Build(dir string, pkgs ...string) (map[string]string, error) {
 	return out, nil
 }
 
+// BuildWith compiles one main package into out with more go build flags
+// (e.g. "-tags", "opencv").
+func BuildWith(out, pkg string, flags ...string) error {
+	root, err := ModuleRoot()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command("go", append(append([]string{"build", "-o", out}, flags...), pkg)...)
+	cmd.Dir = root
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %v %s: %v\n%s", flags, pkg, err, b)
+	}
+	return nil
+}
+
 // ModuleRoot is the directory of the module's go.mod.
 func ModuleRoot() (string, error) {
 	b, err := exec.Command("go", "env", "GOMOD").Output()

@@ -25,6 +25,7 @@ type Body struct {
 	timeout time.Duration
 
 	mu       sync.Mutex
+	arena    Arena
 	nc       net.Conn
 	r        *bufio.Reader
 	scale    float64
@@ -102,8 +103,36 @@ func (b *Body) connect() error {
 	if rep.Faces != nil {
 		b.faces = *rep.Faces
 	}
+	if rep.Arena != nil {
+		b.arena = *rep.Arena
+	}
 	b.scale = rep.Scale
 	return nil
+}
+
+// Arena is the world's static part: its size, the markers on its wall.
+func (b *Body) Arena() Arena {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.arena
+}
+
+// Scene is the world as it stands, for a camera that renders its own
+// frames: this robot's true state, every robot's (this one included), and
+// the sim time.
+func (b *Body) Scene() (self BodyState, all []BodyState, at time.Time, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.nextID++
+	rep, err := b.call(request{Op: "frame", ID: b.nextID, Scene: true}, true)
+	if err != nil {
+		return BodyState{}, nil, time.Time{}, err
+	}
+	if rep.Op != "frame" || rep.ID != b.nextID || rep.Self == nil {
+		b.close()
+		return BodyState{}, nil, time.Time{}, fmt.Errorf("world: reply %q %d to scene %d", rep.Op, rep.ID, b.nextID)
+	}
+	return *rep.Self, rep.Bodies, time.Unix(0, rep.SimNS).UTC(), nil
 }
 
 func (b *Body) close() {

@@ -33,6 +33,35 @@ type request struct {
 	Lin   float64         `json:"lin,omitempty"`
 	Ang   float64         `json:"ang,omitempty"`
 	ID    uint64          `json:"id,omitempty"`
+	// Scene: a frame request that wants the world as it stands (to render
+	// the camera's image itself) instead of the world's own detections.
+	Scene bool `json:"scene,omitempty"`
+}
+
+// Arena is the static part of the world, sent once in the welcome.
+type Arena struct {
+	DiameterM    float64       `json:"diameter_m"`
+	RobotRadiusM float64       `json:"robot_radius_m"`
+	CameraAheadM float64       `json:"camera_ahead_m"` // the camera sits this far ahead of a robot's centre
+	Markers      []ArenaMarker `json:"markers"`
+}
+
+// ArenaMarker is one marker on the wall.
+type ArenaMarker struct {
+	ID        int     `json:"id"`
+	XM        float64 `json:"x_m"`
+	YM        float64 `json:"y_m"`
+	NormalRad float64 `json:"normal_rad"` // the way it faces (the centre)
+}
+
+// BodyState is one robot's true state in a scene.
+type BodyState struct {
+	Robot      string         `json:"robot"`
+	XM         float64        `json:"x_m"`
+	YM         float64        `json:"y_m"`
+	ThetaRad   float64        `json:"theta_rad"`
+	AngularRps float64        `json:"angular_rps"`
+	Faces      topics.FaceIDs `json:"faces"`
 }
 
 // reply is any line the world sends.
@@ -47,6 +76,9 @@ type reply struct {
 	Dets   []det           `json:"dets,omitempty"`
 	WallNS int64           `json:"wall_ns,omitempty"`
 	World  *topics.World   `json:"world,omitempty"`
+	Arena  *Arena          `json:"arena,omitempty"`  // welcome
+	Self   *BodyState      `json:"self,omitempty"`   // a scene frame: the asking robot
+	Bodies []BodyState     `json:"bodies,omitempty"` // a scene frame: every robot
 }
 
 // det is one detection on the wire.
@@ -225,8 +257,19 @@ func (s *Server) handle(c *conn, rq request) error {
 			_ = body.Halt()
 			s.touch(c.robot)
 		case "frame":
-			dets, _ := body.Detect()
 			s.frames.Add(1)
+			if rq.Scene {
+				r := reply{Op: "frame", ID: rq.ID, SimNS: s.w.Now().UnixNano()}
+				for _, b := range s.w.Robots() {
+					r.Bodies = append(r.Bodies, bodyOf(b))
+					if b == body {
+						self := r.Bodies[len(r.Bodies)-1]
+						r.Self = &self
+					}
+				}
+				return c.send(r)
+			}
+			dets, _ := body.Detect()
 			r := reply{Op: "frame", ID: rq.ID, SimNS: s.w.Now().UnixNano(), Dets: make([]det, 0, len(dets))}
 			for _, d := range dets {
 				r.Dets = append(r.Dets, det{ID: d.MarkerID, D: d.DistanceM, B: d.BearingRad})
@@ -273,7 +316,24 @@ func (s *Server) hello(c *conn, rq request) error {
 	c.robot = rq.Robot
 	s.sessions.Add(1)
 	s.o.Log.Info().Str("robot", rq.Robot).Str("remote", c.nc.RemoteAddr().String()).Msg("world: robot connected")
-	return c.send(reply{Op: "welcome", Robot: rq.Robot, Faces: &faces, Scale: s.o.Scale, SimNS: s.w.Now().UnixNano()})
+	return c.send(reply{Op: "welcome", Robot: rq.Robot, Faces: &faces, Scale: s.o.Scale, SimNS: s.w.Now().UnixNano(),
+		Arena: s.arena()})
+}
+
+// arena is the world's static description.
+func (s *Server) arena() *Arena {
+	cfg := s.w.Config()
+	a := &Arena{DiameterM: cfg.DiameterM, RobotRadiusM: cfg.RobotRadiusM, CameraAheadM: cfg.Camera.OffsetM}
+	for _, m := range s.w.Markers() {
+		a.Markers = append(a.Markers, ArenaMarker{ID: m.ID, XM: m.XM, YM: m.YM, NormalRad: m.NormalRad})
+	}
+	return a
+}
+
+func bodyOf(r *sim.Robot) BodyState {
+	p := r.Pose()
+	_, ang := r.Speed()
+	return BodyState{Robot: r.ID(), XM: p.XM, YM: p.YM, ThetaRad: p.ThetaRad, AngularRps: ang, Faces: r.FaceIDs()}
 }
 
 func (s *Server) body(c *conn) (*sim.Robot, error) {
