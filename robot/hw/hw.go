@@ -15,8 +15,9 @@ type Detection struct {
 	DistanceM  float64 // camera distance, before the map's scale is applied
 	BearingRad float64 // relative to the robot's heading, left positive
 	At         time.Time
-	// Corners are the marker's image corners in pixels when a real camera saw
-	// it; nil in the simulator.
+	// Corners are the marker's image corners in pixels when a camera image
+	// was read (a Pi's camera, or a SITL robot's rendered frames); nil from
+	// the simulator's geometric camera.
 	Corners [][2]float64
 }
 
