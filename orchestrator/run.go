@@ -172,6 +172,7 @@ type app struct {
 	log      zerolog.Logger
 	broker   *broker.Broker // nil with an external broker
 	ext      *extbus.Bus    // nil with the embedded broker
+	bus      publisher      // the one of the two in use
 	metrics  *prometheus.Registry
 	m        *metrics.Metrics
 	runner   *core.Runner
@@ -269,6 +270,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			}
 		}()
 		brokerURL = "tcp://" + loopback(a.broker.Addrs().TCP)
+		a.bus = a.broker
 	} else {
 		if err := a.dialExternal(); err != nil {
 			return err
@@ -363,6 +365,18 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return runErr
 }
 
+// publisher publishes as the orchestrator: the embedded broker's inline
+// client (*broker.Broker) or the connection to an external one
+// (*extbus.Bus).
+type publisher interface {
+	Publish(topic string, payload []byte, retain bool, qos byte) error
+}
+
+var (
+	_ publisher = (*broker.Broker)(nil)
+	_ publisher = (*extbus.Bus)(nil)
+)
+
 // loopback turns a wildcard listen address into one a local client can dial.
 func loopback(addr string) string {
 	host, port, err := net.SplitHostPort(addr)
@@ -415,11 +429,7 @@ func (a *app) publishOut(o core.Out) {
 		a.m.Reject("invalid_outgoing")
 		return
 	}
-	if a.ext != nil {
-		err = a.ext.Publish(o.Topic, b, o.Retain, o.QoS)
-	} else {
-		err = a.broker.Publish(o.Topic, b, o.Retain, o.QoS)
-	}
+	err = a.bus.Publish(o.Topic, b, o.Retain, o.QoS)
 	if err != nil {
 		a.log.Error().Err(err).Str("topic", o.Topic).Msg("publish failed")
 		return
@@ -499,6 +509,7 @@ func (a *app) dialExternal() error {
 	if err != nil {
 		return fmt.Errorf("external broker: %w", err)
 	}
+	a.bus = a.ext // before the subscriptions: a message may make the core publish
 	for _, k := range topics.RobotPublishes {
 		if err := a.ext.Subscribe(topics.RobotFilter(k), a.accept); err != nil {
 			a.ext.Close()
@@ -529,12 +540,7 @@ func (a *app) startSim(brokerURL string, creds *broker.Credentials) (*simfleet.F
 		credential = func(string) (string, error) { return pass, nil }
 	}
 	publishTruth := func(p []byte) error {
-		var err error
-		if a.ext != nil {
-			err = a.ext.Publish(topics.TopicSimWorld, p, false, 0)
-		} else {
-			err = a.broker.Publish(topics.TopicSimWorld, p, false, 0)
-		}
+		err := a.bus.Publish(topics.TopicSimWorld, p, false, 0)
 		a.m.Observe(topics.TopicSimWorld, p)
 		a.web.Notify(topics.TopicSimWorld, p)
 		return err

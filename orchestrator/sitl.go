@@ -244,12 +244,7 @@ func (a *app) mirrorTruth(ctx context.Context, addr string) {
 			if err != nil {
 				return true
 			}
-			if a.ext != nil {
-				err = a.ext.Publish(topics.TopicSimWorld, b, false, 0)
-			} else {
-				err = a.broker.Publish(topics.TopicSimWorld, b, false, 0)
-			}
-			if err == nil {
+			if err = a.bus.Publish(topics.TopicSimWorld, b, false, 0); err == nil {
 				a.m.Observe(topics.TopicSimWorld, b)
 				a.web.Notify(topics.TopicSimWorld, b)
 			}

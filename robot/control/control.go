@@ -29,7 +29,7 @@ type Loop struct {
 	Drive    hw.Drive
 	Link     Link
 	Clock    hw.Clock
-	Log      zerolog.Logger
+	Log      zerolog.Logger // names the robot (the caller's With)
 	// OnMap, when set, sees every fleet map before the pilot does, e.g. to
 	// hand its scale to the camera.
 	OnMap func(*topics.FleetMap)
@@ -69,7 +69,7 @@ func (l *Loop) Tick() {
 
 	out := l.Pilot.Step(in)
 	for _, p := range out.Problems {
-		l.Log.Warn().Str("robot", l.Pilot.Config().ID).Str("reason", p).Msg("input rejected")
+		l.Log.Warn().Str("reason", p).Msg("input rejected")
 	}
 	if out.Halt {
 		err = l.Drive.Halt()
@@ -90,7 +90,7 @@ func (l *Loop) Tick() {
 		}
 	}
 	if s := l.Pilot.State(); s != l.lastState {
-		l.Log.Info().Str("robot", l.Pilot.Config().ID).Str("from", l.lastState).Str("to", s).Msg("robot state")
+		l.Log.Info().Str("from", l.lastState).Str("to", s).Msg("robot state")
 		l.lastState = s
 	}
 }

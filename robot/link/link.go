@@ -47,7 +47,7 @@ type Options struct {
 	Faces   *topics.FaceIDs // face marker ids, in the offline status
 
 	Now    func() time.Time // default time.Now
-	Logger *zerolog.Logger  // default: discard
+	Logger *zerolog.Logger  // default: discard; it should name the robot (zerolog's With)
 }
 
 func (o *Options) defaults() {
@@ -193,7 +193,7 @@ func Dial(opts Options) (*Link, error) {
 		done:  make(chan struct{}),
 	}
 	if opts.Logger != nil {
-		l.log = opts.Logger.With().Str("robot", opts.RobotID).Logger()
+		l.log = *opts.Logger // the caller's logger names the robot
 	}
 	now := opts.Now()
 	// Seq grows across restarts of the robot: it starts at the Dial time in
