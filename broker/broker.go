@@ -22,6 +22,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"go.etcd.io/bbolt"
+
+	"collaborate/topics"
 )
 
 // Defaults of Options.
@@ -73,12 +75,22 @@ type Options struct {
 	OnClientOffline func(id string)
 
 	// Accept, when set, sees every robot publish that passed the ACL and the
-	// contract, before the broker acknowledges it, in the publisher's
-	// goroutine. The orchestrator persists checkpoints there, so that a
-	// checkpoint acknowledged to a robot is never forgotten. An error
-	// refuses the message unacknowledged (the connection is closed) so that
-	// the robot's outbox sends it again after reconnecting.
-	Accept func(topic string, payload []byte) error
+	// contract (and a robot's last will), decoded once, before the broker
+	// acknowledges it, in the publisher's goroutine. The orchestrator
+	// persists checkpoints there, so that a checkpoint acknowledged to a
+	// robot is never forgotten. An error refuses the message unacknowledged
+	// (the connection is closed) so that the robot's outbox sends it again
+	// after reconnecting.
+	Accept func(Inbound) error
+}
+
+// Inbound is one robot message the broker took, decoded and validated once
+// (topics.DecodeTopic): nobody downstream decodes it again.
+type Inbound struct {
+	Topic   topics.Topic
+	Msg     topics.Message
+	Payload []byte // as received; owned by the receiver
+	Will    bool   // published by the broker for a robot that vanished
 }
 
 // Addrs are the addresses the listeners are bound to; empty when disabled.
@@ -161,9 +173,16 @@ func New(o Options) (*Broker, error) {
 		if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
 			return nil, fmt.Errorf("broker state dir: %w", err)
 		}
+		// Written without fsync: a crash of the process loses nothing (the
+		// kernel has every write), a power cut may lose the last ones, and
+		// the orchestrator makes those good at its next start (it
+		// announces its status, map and fleet command again, and resends
+		// each robot what it has not applied). Syncing every retained
+		// directive and every QoS 1 message in flight cost several fsyncs
+		// per directive per robot.
 		err := srv.AddHook(boltStore{new(bolt.Hook)}, &bolt.Options{
 			Path:    filepath.Join(o.StateDir, StateFile),
-			Options: &bbolt.Options{Timeout: 2 * time.Second},
+			Options: &bbolt.Options{Timeout: 2 * time.Second, NoSync: true, NoFreelistSync: true},
 		})
 		if err != nil {
 			return nil, fmt.Errorf("broker: open store %s: %w", filepath.Join(o.StateDir, StateFile), err)

@@ -35,7 +35,7 @@ type guard struct {
 	clients   *mqtt.Clients // the server's, to find a session being taken over
 
 	online, offline func(id string)
-	accept          func(topic string, payload []byte) error
+	accept          func(Inbound) error
 
 	mu      sync.Mutex
 	current map[string]*mqtt.Client // robot id -> its live connection
@@ -108,7 +108,7 @@ func (g *guard) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 	}
 	if atomic.LoadUint32(&cl.Properties.Will.Flag) == 1 {
 		w := cl.Properties.Will
-		reason, why := g.checkPublish(role, name, w.TopicName, w.Payload, w.Retain)
+		reason, why, _, _ := g.checkPublish(role, name, w.TopicName, w.Payload, w.Retain)
 		if reason == "" && role == RoleRobot {
 			reason, why = checkRobotWill(name, w.TopicName, w.Payload)
 		}
@@ -125,34 +125,35 @@ func (g *guard) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 }
 
 // checkPublish decides whether role may publish payload on topic; it returns
-// the drop reason and why, or "" to allow.
-func (g *guard) checkPublish(role Role, user, topic string, payload []byte, retain bool) (string, string) {
+// the drop reason and why, or "" to allow, with the decoded message of a
+// contract topic (the one decode of it).
+func (g *guard) checkPublish(role Role, user, topic string, payload []byte, retain bool) (string, string, topics.Topic, topics.Message) {
 	if n, ok := tooLarge(payload); ok {
-		return DropTooLarge, fmt.Sprintf("packet of %d bytes is over the broker's limit; its payload was discarded", n)
+		return DropTooLarge, fmt.Sprintf("packet of %d bytes is over the broker's limit; its payload was discarded", n), topics.Topic{}, nil
 	}
 	switch role {
 	case RoleOrchestrator:
 		if _, err := topics.Parse(topic); err != nil {
-			return "", "" // not a contract topic: free for the orchestrator role
+			return "", "", topics.Topic{}, nil // not a contract topic: free for the orchestrator role
 		}
 		if retain && len(payload) == 0 {
-			return "", "" // clears a retained message
+			return "", "", topics.Topic{}, nil // clears a retained message
 		}
 	case RoleRobot:
 		t, err := topics.Parse(topic)
 		if err != nil || t.Robot != user || !robotPublishes(t.Kind) {
-			return DropForeignTopic, "robot " + user + " may publish only its own robot topics"
+			return DropForeignTopic, "robot " + user + " may publish only its own robot topics", topics.Topic{}, nil
 		}
 	case RoleObserver, RoleOperator, roleAnonymous:
-		return DropReadOnly, "role " + string(role) + " is read-only"
+		return DropReadOnly, "role " + string(role) + " is read-only", topics.Topic{}, nil
 	default:
-		return DropUnknownUser, "user " + user + " is no longer in the credentials"
+		return DropUnknownUser, "user " + user + " is no longer in the credentials", topics.Topic{}, nil
 	}
-
-	if _, _, err := topics.DecodeTopic(topic, payload); err != nil {
-		return DropInvalidPayload, err.Error()
+	t, msg, err := topics.DecodeTopic(topic, payload)
+	if err != nil {
+		return DropInvalidPayload, err.Error(), t, nil
 	}
-	return "", ""
+	return "", "", t, msg
 }
 
 // checkRobotWill allows a robot only the last will the contract gives it:
@@ -243,10 +244,10 @@ func (g *guard) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, e
 	if !ok {
 		role = ""
 	}
-	reason, why := g.checkPublish(role, string(cl.Properties.Username), pk.TopicName, pk.Payload, pk.FixedHeader.Retain)
+	reason, why, t, msg := g.checkPublish(role, string(cl.Properties.Username), pk.TopicName, pk.Payload, pk.FixedHeader.Retain)
 	if reason == "" {
 		if role == RoleRobot && g.accept != nil {
-			if err := g.accept(pk.TopicName, pk.Payload); err != nil {
+			if err := g.accept(Inbound{Topic: t, Msg: msg, Payload: pk.Payload}); err != nil {
 				g.count.drop(DropNotAccepted)
 				g.log.Error().Err(err).Str("client", cl.ID).Str("topic", pk.TopicName).
 					Msg("publish not accepted by the orchestrator: left unacknowledged for the robot to resend")
@@ -309,7 +310,11 @@ func (g *guard) OnWillSent(cl *mqtt.Client, pk packets.Packet) {
 	if !live {
 		return
 	}
-	if err := g.accept(pk.TopicName, pk.Payload); err != nil {
+	t, msg, err := topics.DecodeTopic(pk.TopicName, pk.Payload) // checked at CONNECT: it decodes
+	if err == nil {
+		err = g.accept(Inbound{Topic: t, Msg: msg, Payload: pk.Payload, Will: true})
+	}
+	if err != nil {
 		g.log.Error().Err(err).Str("client", cl.ID).Msg("last will not accepted by the orchestrator")
 	}
 }

@@ -89,9 +89,9 @@ type accepted struct {
 	msgs []string
 }
 
-func (a *accepted) add(topic string, payload []byte) error {
+func (a *accepted) add(in Inbound) error {
 	a.mu.Lock()
-	a.msgs = append(a.msgs, topic+" "+string(payload))
+	a.msgs = append(a.msgs, in.Topic.String()+" "+string(in.Payload))
 	a.mu.Unlock()
 	return nil
 }

@@ -19,6 +19,7 @@ import (
 	"collaborate/broker"
 	"collaborate/orchestrator/core"
 	"collaborate/orchestrator/extbus"
+	"collaborate/orchestrator/ingest"
 	"collaborate/orchestrator/metrics"
 	"collaborate/orchestrator/mission"
 	"collaborate/orchestrator/simfleet"
@@ -176,6 +177,7 @@ type app struct {
 	metrics  *prometheus.Registry
 	m        *metrics.Metrics
 	runner   *core.Runner
+	inbox    *ingest.Queue // robot messages on their way to the core
 	web      *web.Server
 	missions *mission.File // nil without --missions
 	epoch    uint64
@@ -242,6 +244,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return err
 	}
+
+	// The inbox, between the broker's door and the core: it runs until the
+	// broker has closed (deferred before the broker's Close, so after it).
+	a.inbox = ingest.New(ingest.Options{Handle: a.take, OnShed: a.m.Shed, OnLag: a.m.Lag})
+	inboxCtx, stopInbox := context.WithCancel(context.Background())
+	inboxDone := make(chan struct{})
+	go func() { a.inbox.Run(inboxCtx); close(inboxDone) }()
+	defer func() { stopInbox(); <-inboxDone }()
 
 	// The broker: embedded, or an external one.
 	brokerURL := cfg.brokerURL
@@ -389,35 +399,49 @@ func loopback(addr string) string {
 	return net.JoinHostPort(host, port)
 }
 
-// accept takes one robot message: the core first (a checkpoint is on disk
-// when it returns), then the dashboard and the metrics.
-func (a *app) accept(topic string, payload []byte) error {
-	err := a.runner.Deliver(topic, payload)
+// accept takes one robot message from the embedded broker, decoded once at
+// its door, into the inbox: a QoS 1 message returns once the core took it
+// (a checkpoint is then on disk), a QoS 0 one at once.
+func (a *app) accept(in broker.Inbound) error {
+	return a.inbox.Put(context.Background(), ingest.Item{Topic: in.Topic, Msg: in.Msg, Payload: in.Payload})
+}
+
+// acceptWire takes one robot message from an external broker: it is
+// decoded here, once.
+func (a *app) acceptWire(topic string, payload []byte) error {
+	t, msg, err := topics.DecodeTopic(topic, payload)
+	if err != nil {
+		kind := string(t.Kind)
+		if kind == "" {
+			kind = "topic"
+		}
+		a.m.Reject("invalid_" + kind)
+		a.log.Warn().Err(err).Str("topic", topic).Msg("rejected")
+		return nil // acknowledge: it will never become good
+	}
+	return a.inbox.Put(context.Background(), ingest.Item{Topic: t, Msg: msg, Payload: payload})
+}
+
+// take is the inbox's handler: the core first (a checkpoint is on disk when
+// it returns), then the dashboard and the metrics, all with the message as
+// decoded at the door.
+func (a *app) take(it ingest.Item) error {
+	err := a.runner.Take(it.Topic, it.Msg)
 	if err != nil && !errors.Is(err, core.ErrRejected) {
 		return err // the store failed: leave it unacknowledged
 	}
 	if err != nil {
-		a.m.Reject(rejectReason(topic))
-	} else if t, perr := topics.Parse(topic); perr == nil && t.Kind == topics.KindPose {
+		a.m.Reject("core_" + string(it.Topic.Kind))
+	} else if it.Topic.Kind == topics.KindPose {
 		a.mu.Lock()
-		a.poseAt[t.Robot] = time.Now()
+		a.poseAt[it.Topic.Robot] = it.At
 		a.mu.Unlock()
 	}
-	a.m.Observe(topic, payload)
-	if !isHeartbeat(topic) {
-		a.web.Notify(topic, payload)
+	a.m.Observe(it.Topic.Kind, it.Msg)
+	if it.Topic.Kind != topics.KindHeartbeat {
+		a.web.Take(it.Topic, it.Msg)
 	}
 	return nil
-}
-
-// isHeartbeat: heartbeats prove liveness and carry nothing the dashboard
-// shows that status and pose do not.
-func isHeartbeat(topic string) bool {
-	return topic == topics.TopicOrchestratorHeartbeat || strings.HasSuffix(topic, "/"+string(topics.KindHeartbeat))
-}
-
-func rejectReason(topic string) string {
-	return "core_" + string(metrics.KindOf(topic))
 }
 
 // publishOut sends one message of the core. It runs under the runner's
@@ -435,8 +459,8 @@ func (a *app) publishOut(o core.Out) {
 		return
 	}
 	a.m.MessageOut(metrics.KindOf(o.Topic))
-	if isHeartbeat(o.Topic) {
-		return
+	if o.Topic == topics.TopicOrchestratorHeartbeat {
+		return // liveness only: nothing for the dashboard
 	}
 	if d, ok := o.Payload.(*topics.Directive); ok && d.Kind == topics.DirHold {
 		a.m.HoldStarted()
@@ -449,7 +473,9 @@ func (a *app) publishOut(o core.Out) {
 			}
 		}
 	}
-	a.web.Notify(o.Topic, b)
+	if t, err := topics.Parse(o.Topic); err == nil {
+		a.web.Take(t, o.Payload)
+	}
 }
 
 // watchStats mirrors the core's counters into the metrics once a second.
@@ -511,7 +537,7 @@ func (a *app) dialExternal() error {
 	}
 	a.bus = a.ext // before the subscriptions: a message may make the core publish
 	for _, k := range topics.RobotPublishes {
-		if err := a.ext.Subscribe(topics.RobotFilter(k), a.accept); err != nil {
+		if err := a.ext.Subscribe(topics.RobotFilter(k), a.acceptWire); err != nil {
 			a.ext.Close()
 			return fmt.Errorf("external broker: %w", err)
 		}
@@ -541,8 +567,10 @@ func (a *app) startSim(brokerURL string, creds *broker.Credentials) (*simfleet.F
 	}
 	publishTruth := func(p []byte) error {
 		err := a.bus.Publish(topics.TopicSimWorld, p, false, 0)
-		a.m.Observe(topics.TopicSimWorld, p)
-		a.web.Notify(topics.TopicSimWorld, p)
+		if w, derr := topics.DecodeWorld(p); derr == nil { // the sim's own message, encoded by it
+			a.m.Observe(topics.KindSimWorld, w)
+			a.web.Take(topics.Topic{Kind: topics.KindSimWorld}, w)
+		}
 		return err
 	}
 	wc := sim.Config{Seed: a.cfg.simSeed}

@@ -245,8 +245,9 @@ func (a *app) mirrorTruth(ctx context.Context, addr string) {
 				return true
 			}
 			if err = a.bus.Publish(topics.TopicSimWorld, b, false, 0); err == nil {
-				a.m.Observe(topics.TopicSimWorld, b)
-				a.web.Notify(topics.TopicSimWorld, b)
+				w := t.World
+				a.m.Observe(topics.KindSimWorld, &w)
+				a.web.Take(topics.Topic{Kind: topics.KindSimWorld}, &w)
 			}
 			return true
 		})

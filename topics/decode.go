@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -176,7 +177,16 @@ func decodeAs[T any, P interface {
 	return &v, nil
 }
 
+// decoded counts the payloads decoded, for Decoded.
+var decoded atomic.Uint64
+
+// Decoded is how many payloads this process has decoded so far: a
+// process that decodes each message once (the orchestrator) can be checked
+// for it.
+func Decoded() uint64 { return decoded.Load() }
+
 func decodeInto(name string, b []byte, m Message) error {
+	decoded.Add(1)
 	fail := func(field, format string, args ...any) error {
 		return &FieldError{Message: name, Field: field, Problem: fmt.Sprintf(format, args...)}
 	}

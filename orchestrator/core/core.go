@@ -49,8 +49,6 @@ type Stopper interface {
 // Store is the persistence the core needs (orchestrator/store implements it).
 type Store interface {
 	NextEpoch() (uint64, error)
-	Seq() (uint64, error)
-	SaveSeq(seq uint64) error
 	SaveMission(m *mission.State) error
 	Missions() (map[string]*mission.State, error)
 	SaveMap(m *topics.FleetMap) error
@@ -163,7 +161,10 @@ type Core struct {
 	log     zerolog.Logger
 	planner Planner
 
-	epoch, seq, savedSeq uint64
+	// epoch grows at every start (stored); seq counts this run's messages
+	// from 0. Receivers order by (epoch, seq), epoch first, so the seq needs
+	// no disk.
+	epoch, seq uint64
 
 	reg      *fleet.Registry
 	missions map[string]*mission.State
@@ -237,10 +238,6 @@ func New(cfg Config, st Store) (*Core, error) {
 	if c.epoch, err = st.NextEpoch(); err != nil {
 		return nil, fmt.Errorf("core: %w", err)
 	}
-	if c.seq, err = st.Seq(); err != nil {
-		return nil, fmt.Errorf("core: read seq: %w", err)
-	}
-	c.savedSeq = c.seq
 	switch m, err := st.Map(); {
 	case err == nil:
 		c.fmap = m
@@ -371,16 +368,11 @@ func (c *Core) Heartbeat(now time.Time) []Out {
 }
 
 // Shutdown returns orchestrator/status offline (retained), so that robots
-// stop, and saves the directive seq.
+// stop.
 func (c *Core) Shutdown(now time.Time) []Out {
 	p := topics.PolicyOf(topics.KindOrchestratorStatus)
-	o := Out{Topic: topics.TopicOrchestratorStatus, Retain: p.Retained, QoS: p.QoS,
-		Payload: &topics.OrchestratorState{Header: c.nextHeader(now), State: topics.OrchOffline, Epoch: c.epoch}}
-	if err := c.st.SaveSeq(c.seq); err != nil {
-		c.log.Error().Err(err).Msg("save seq")
-	}
-	c.savedSeq = c.seq
-	return []Out{o}
+	return []Out{{Topic: topics.TopicOrchestratorStatus, Retain: p.Retained, QoS: p.QoS,
+		Payload: &topics.OrchestratorState{Header: c.nextHeader(now), State: topics.OrchOffline, Epoch: c.epoch}}}
 }
 
 // reject counts and logs bad input and returns it as an error.
@@ -704,13 +696,6 @@ func (c *Core) Tick(now time.Time) []Out {
 	outs = append(outs, c.plan(now)...)
 	for _, id := range c.reg.IDs() {
 		outs = append(outs, c.routeOut(now, id)...)
-	}
-	if c.seq != c.savedSeq {
-		if err := c.st.SaveSeq(c.seq); err != nil {
-			c.log.Error().Err(err).Msg("save seq")
-		} else {
-			c.savedSeq = c.seq
-		}
 	}
 	return outs
 }

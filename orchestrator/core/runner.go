@@ -55,24 +55,33 @@ func (r *Runner) Heartbeat() {
 	r.emit(r.core.Heartbeat(r.now()))
 }
 
-// Deliver decodes one MQTT message and hands it to the core. A nil error
-// means handled (and, for a checkpoint, persisted): acknowledge it then.
-// An error wrapping ErrRejected is bad input, counted and logged: drop it
-// (acknowledge, it will never become good). Any other error is a storage
-// failure: do not acknowledge, so that the robot's outbox sends it again.
+// Deliver decodes one MQTT message and hands it to the core (Take). The
+// orchestrator decodes each message once, at the broker's door, and calls
+// Take; Deliver is for callers that hold only the wire form.
 func (r *Runner) Deliver(topic string, payload []byte) error {
 	t, msg, err := topics.DecodeTopic(topic, payload)
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	if err != nil {
 		kind := string(t.Kind)
 		if kind == "" {
 			kind = "topic"
 		}
 		err = fmt.Errorf("%w: %w", ErrRejected, err)
+		r.mu.Lock()
 		r.core.Reject(kind, err)
+		r.mu.Unlock()
 		return err
 	}
+	return r.Take(t, msg)
+}
+
+// Take hands one decoded message to the core. A nil error means handled
+// (and, for a checkpoint, persisted): acknowledge it then. An error
+// wrapping ErrRejected is bad input, counted and logged: drop it
+// (acknowledge, it will never become good). Any other error is a storage
+// failure: do not acknowledge, so that the robot's outbox sends it again.
+func (r *Runner) Take(t topics.Topic, msg topics.Message) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	outs, err := r.core.Handle(r.now(), t, msg)
 	r.emit(outs)
 	return err

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"collaborate/orchestrator/ingest"
 	"collaborate/topics"
 )
 
@@ -48,6 +49,10 @@ type Metrics struct {
 	holdLat    prometheus.Histogram
 	checkpts   prometheus.Counter
 	collisions prometheus.Gauge
+	shed       map[string]prometheus.Counter
+	lag        prometheus.Histogram
+	lastLag    prometheus.Gauge
+	backlog    prometheus.Gauge
 }
 
 // New builds the collectors on a new private registry, together with the Go
@@ -116,8 +121,29 @@ func NewOn(reg *prometheus.Registry) (*Metrics, error) {
 		Namespace: Namespace, Name: "sim_collisions",
 		Help: "Collisions the simulator counted so far (sim/world; 0 outside --sim).",
 	})
+	shedVec := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "inbox_shed_total",
+		Help: "Robot messages the inbox skipped because the core was behind, by reason (a newer pose or heartbeat of the same robot superseded it; the sightings backlog was full).",
+	}, []string{"reason"})
+	m.shed = map[string]prometheus.Counter{}
+	for _, r := range ingest.ShedReasons {
+		m.shed[r] = shedVec.WithLabelValues(r)
+	}
+	m.lag = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: Namespace, Name: "inbox_lag_seconds",
+		Help:    "Age of each robot message when the core took it, from its arrival at the broker.",
+		Buckets: []float64{0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5},
+	})
+	m.lastLag = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: Namespace, Name: "inbox_lag_last_seconds",
+		Help: "Age of the last robot message the core took: how far behind the core is now.",
+	})
+	m.backlog = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: Namespace, Name: "inbox_backlog",
+		Help: "Robot messages waiting for the core.",
+	})
 	for _, c := range []prometheus.Collector{inVec, outVec, m.rejects, m.online, m.holds, m.holdsEnded,
-		m.holdDur, m.holdLat, m.checkpts, m.collisions} {
+		m.holdDur, m.holdLat, m.checkpts, m.collisions, shedVec, m.lag, m.lastLag, m.backlog} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("metrics: register: %w", err)
 		}
@@ -196,6 +222,22 @@ func (m *Metrics) HoldEnded(d time.Duration) {
 // published.Sub(poseReceived).
 func (m *Metrics) HoldLatency(d time.Duration) { m.holdLat.Observe(nonNegative(d).Seconds()) }
 
+// Shed counts one robot message the inbox skipped, by reason
+// (ingest.Shed*).
+func (m *Metrics) Shed(reason string) {
+	if c, ok := m.shed[reason]; ok {
+		c.Inc()
+	}
+}
+
+// Lag records the age of a message the core took and the backlog behind it.
+func (m *Metrics) Lag(age time.Duration, backlog int) {
+	s := nonNegative(age).Seconds()
+	m.lag.Observe(s)
+	m.lastLag.Set(s)
+	m.backlog.Set(float64(backlog))
+}
+
 // Checkpoint counts one checkpoint applied.
 func (m *Metrics) Checkpoint() { m.checkpts.Inc() }
 
@@ -205,15 +247,11 @@ func (m *Metrics) SetCollisions(n int) { m.collisions.Set(float64(n)) }
 // nonNegative guards histograms against clock steps backwards.
 func nonNegative(d time.Duration) time.Duration { return max(d, 0) }
 
-// Observe is the one call for the broker subscription: it counts the
-// message in by kind and, for sim/world, mirrors the collision count.
-// Only sim/world is decoded.
-func (m *Metrics) Observe(topic string, payload []byte) {
-	k := KindOf(topic)
-	m.MessageIn(k)
-	if k == topics.KindSimWorld {
-		if w, err := topics.DecodeWorld(payload); err == nil {
-			m.SetCollisions(w.Collisions)
-		}
+// Observe counts one message in by kind and, for sim/world, mirrors the
+// collision count. It takes the message decoded (nothing is decoded twice).
+func (m *Metrics) Observe(kind topics.Kind, msg topics.Message) {
+	m.MessageIn(kind)
+	if w, ok := msg.(*topics.World); ok {
+		m.SetCollisions(w.Collisions)
 	}
 }

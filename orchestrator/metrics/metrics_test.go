@@ -157,19 +157,23 @@ func TestObserve(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	w, err := topics.DecodeWorld(world)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
-		name, topic string
-		payload     []byte
-		line        string
+		name string
+		kind topics.Kind
+		msg  topics.Message
+		line string
 	}{
-		{"world sets collisions", topics.TopicSimWorld, world, metrics.Namespace + "_sim_collisions 5"},
-		{"world counted", topics.TopicSimWorld, []byte("{bad"), metrics.Namespace + `_messages_in_total{kind="sim/world"} 2`},
-		{"bad world keeps collisions", topics.TopicSimWorld, []byte("{bad"), metrics.Namespace + "_sim_collisions 5"},
-		{"pose counted", "robots/r1/pose", []byte("{}"), metrics.Namespace + `_messages_in_total{kind="pose"} 1`},
+		{"world sets collisions", topics.KindSimWorld, w, metrics.Namespace + "_sim_collisions 5"},
+		{"world counted", topics.KindSimWorld, w, metrics.Namespace + `_messages_in_total{kind="sim/world"} 2`},
+		{"pose counted", topics.KindPose, &topics.Pose{}, metrics.Namespace + `_messages_in_total{kind="pose"} 1`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			m.Observe(tc.topic, tc.payload)
+			m.Observe(tc.kind, tc.msg)
 			if text := scrape(t, m); !strings.Contains(text, tc.line) {
 				t.Errorf("scrape lacks %q", tc.line)
 			}

@@ -17,7 +17,6 @@ var (
 	bucketMeta     = []byte("meta")
 	bucketMissions = []byte("missions")
 	keyEpoch       = []byte("epoch")
-	keySeq         = []byte("seq")
 	keyMap         = []byte("map")
 	keyLatches     = []byte("latches")
 )
@@ -87,31 +86,6 @@ func (s *Store) NextEpoch() (uint64, error) {
 		return 0, fmt.Errorf("store: next epoch: %w", err)
 	}
 	return e, nil
-}
-
-// Seq returns the last directive sequence saved.
-func (s *Store) Seq() (uint64, error) {
-	var v uint64
-	err := s.db.View(func(tx *bolt.Tx) error {
-		v = getUint(tx.Bucket(bucketMeta), keySeq)
-		return nil
-	})
-	return v, err
-}
-
-// SaveSeq records the directive sequence; it never goes backwards.
-func (s *Store) SaveSeq(seq uint64) error {
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketMeta)
-		if seq <= getUint(b, keySeq) {
-			return nil
-		}
-		return putUint(b, keySeq, seq)
-	})
-	if err != nil {
-		return fmt.Errorf("store: save seq: %w", err)
-	}
-	return nil
 }
 
 // SaveMission writes one robot's mission state.

@@ -31,8 +31,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 	}{
 		{"mission", s.SaveMission(m)},
 		{"map", s.SaveMap(&topics.FleetMap{DiameterM: 3, Scale: 0.9, Markers: []topics.MapMarker{{ID: 4, XM: 1.5}}})},
-		{"seq", s.SaveSeq(42)},
-		{"seq backwards ignored", s.SaveSeq(7)},
+		{"latches", s.SaveLatches(Latches{FleetStopped: true, Stopped: map[string]bool{"r2": true}})},
 		{"close", s.Close()},
 	}
 	for _, st := range steps {
@@ -62,8 +61,8 @@ func TestReopenKeepsEverything(t *testing.T) {
 	if err != nil || fm.Scale != 0.9 || len(fm.Markers) != 1 || fm.Markers[0].XM != 1.5 {
 		t.Fatalf("map = %+v, %v", fm, err)
 	}
-	if seq, _ := s.Seq(); seq != 42 {
-		t.Fatalf("seq = %d", seq)
+	if l, err := s.Latches(); err != nil || !l.FleetStopped || !l.Stopped["r2"] || len(l.Held) != 0 {
+		t.Fatalf("latches = %+v, %v", l, err)
 	}
 }
 

@@ -160,16 +160,20 @@ func NewHub(src Source, o HubOptions) *Hub {
 		clients: map[*client]struct{}{}, kick: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
-// Notify takes one MQTT message (robots/#, fleet/#, sim/world,
-// orchestrator/status) and schedules a push. Call it after the core has
-// seen the message (after Runner.Deliver), so the snapshot includes its
-// effect. Payloads that do not decode are ignored here: the core counts
-// and logs them.
+// Notify takes one MQTT message in its wire form; Take is the same for a
+// message already decoded, as the orchestrator hands them over.
 func (h *Hub) Notify(topic string, payload []byte) {
 	t, msg, err := topics.DecodeTopic(topic, payload)
 	if err != nil {
 		return
 	}
+	h.Take(t, msg)
+}
+
+// Take takes one decoded message (robots/#, fleet/#, sim/world,
+// orchestrator/status) and schedules a push. Call it after the core has
+// seen the message, so the snapshot includes its effect.
+func (h *Hub) Take(t topics.Topic, msg topics.Message) {
 	h.mu.Lock()
 	h.take(t, msg)
 	h.mu.Unlock()

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"collaborate/topics"
+
 	"embed"
 	"encoding/json"
 	"errors"
@@ -92,6 +94,10 @@ func (s *Server) Hub() *Hub { return s.hub }
 
 // Notify is Hub().Notify.
 func (s *Server) Notify(topic string, payload []byte) { s.hub.Notify(topic, payload) }
+
+// Take is Notify for a message already decoded (the orchestrator's way:
+// each message is decoded once, at the broker's door).
+func (s *Server) Take(t topics.Topic, msg topics.Message) { s.hub.Take(t, msg) }
 
 func (s *Server) reject(reason string) {
 	if s.opts.Rejects != nil {

@@ -362,13 +362,14 @@ func (h *harness) startBroker() {
 	b, err := broker.New(broker.Options{
 		TCPAddr: h.addr, StateDir: h.stateDir, Credentials: h.creds,
 		Logger: h.log.With().Str("src", fmt.Sprintf("broker%d", gen)).Logger(),
-		Accept: func(topic string, payload []byte) error {
+		Accept: func(in broker.Inbound) error {
+			topic := in.Topic.String()
 			if h.accept != nil {
-				if err := h.accept(gen, topic, payload); err != nil {
+				if err := h.accept(gen, topic, in.Payload); err != nil {
 					return err
 				}
 			}
-			h.cps.add(gen, topic, payload)
+			h.cps.add(gen, topic, in.Payload)
 			return nil
 		},
 	})
