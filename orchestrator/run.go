@@ -22,7 +22,7 @@ import (
 	"collaborate/orchestrator/ingest"
 	"collaborate/orchestrator/metrics"
 	"collaborate/orchestrator/mission"
-	"collaborate/orchestrator/simfleet"
+	"collaborate/robot/simfleet"
 	"collaborate/orchestrator/store"
 	"collaborate/orchestrator/traffic"
 	"collaborate/orchestrator/web"
