@@ -32,6 +32,7 @@ type kindInfo struct {
 	name   string
 	new    func() Message
 	decode func([]byte) (Message, *Header, error)
+	schema describer
 }
 
 func info[T any, P interface {
@@ -39,8 +40,9 @@ func info[T any, P interface {
 	Message
 }](s *schema[T]) kindInfo {
 	return kindInfo{
-		name: s.name,
-		new:  func() Message { return P(new(T)) },
+		name:   s.name,
+		schema: s,
+		new:    func() Message { return P(new(T)) },
 		decode: func(b []byte) (Message, *Header, error) {
 			m, err := decode[T, P](s, b)
 			if err != nil {

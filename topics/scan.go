@@ -277,21 +277,26 @@ func (d *decoder) skip() {
 	for {
 		// A value.
 		switch c := d.peek(); {
-		case c == '{' || c == '[':
+		case c == '{':
 			if !d.open() {
 				return
 			}
 			level++
-			bit := uint64(1) << (level % 64)
-			if c == '{' {
-				objects[level/64] |= bit
-				if d.peek() != '}' && !d.key() {
-					return
-				}
-			} else {
-				objects[level/64] &^= bit
+			objects[level/64] |= 1 << (level % 64)
+			if d.peek() == '}' {
+				break // empty: closed below
 			}
-			if end := d.peek(); end == '}' && c == '{' || end == ']' && c == '[' {
+			if !d.key() {
+				return
+			}
+			continue
+		case c == '[':
+			if !d.open() {
+				return
+			}
+			level++
+			objects[level/64] &^= 1 << (level % 64)
+			if d.peek() == ']' {
 				break // empty: closed below
 			}
 			continue

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +32,27 @@ type field[T any] struct {
 	// required-field pass found wrong inside it (a nested object's missing
 	// field, a list that is not a list of objects), relative to the field.
 	decode func(d *decoder, m *T) *FieldError
+	sub    describer // the schema of a nested struct or list of structs
+}
+
+// describer lets TestSchemasMatchStructs compare a schema, and those nested
+// in it, with the struct it decodes into.
+type describer interface {
+	describe() (reflect.Type, []fieldInfo)
+}
+
+type fieldInfo struct {
+	name     string
+	required bool
+	sub      describer
+}
+
+func (s *schema[T]) describe() (reflect.Type, []fieldInfo) {
+	var fs []fieldInfo
+	for _, f := range s.fields {
+		fs = append(fs, fieldInfo{name: f.name, required: f.required, sub: f.sub})
+	}
+	return reflect.TypeFor[T](), fs
 }
 
 // maxFields bounds a struct's fields: bit masks of them are kept while
@@ -121,13 +143,15 @@ func timestamp[T any](tag string, at func(*T) *time.Time) field[T] {
 
 // nested is a struct field.
 func nested[T, E any](tag string, at func(*T) *E, s *schema[E]) field[T] {
-	return tagged(tag, func(d *decoder, m *T) *FieldError { return objectValue(d, at(m), s) })
+	f := tagged(tag, func(d *decoder, m *T) *FieldError { return objectValue(d, at(m), s) })
+	f.sub = s
+	return f
 }
 
 // optNested is a pointer to a struct: null clears it, an object fills it
 // (the one an earlier value of the same key made, if any).
 func optNested[T, E any](tag string, at func(*T) **E, s *schema[E]) field[T] {
-	return tagged(tag, func(d *decoder, m *T) *FieldError {
+	f := tagged(tag, func(d *decoder, m *T) *FieldError {
 		p := at(m)
 		switch d.peek() {
 		case 'n':
@@ -142,6 +166,8 @@ func optNested[T, E any](tag string, at func(*T) **E, s *schema[E]) field[T] {
 		}
 		return d.not(tObject)
 	})
+	f.sub = s
+	return f
 }
 
 // list is a list of structs.
@@ -156,7 +182,9 @@ func list[T, E any](tag string, at func(*T) *[]E, s *schema[E]) field[T] {
 		}
 		return d.not(tObject)
 	}
-	return tagged(tag, func(d *decoder, m *T) *FieldError { return decodeList(d, at(m), true, elem) })
+	f := tagged(tag, func(d *decoder, m *T) *FieldError { return decodeList(d, at(m), true, elem) })
+	f.sub = s
+	return f
 }
 
 // intList is a list of integers.
