@@ -272,6 +272,33 @@ func (d *decoder) null() bool {
 
 // skip scans one value of any kind and discards it.
 func (d *decoder) skip() {
+	if c := d.peek(); c != '{' && c != '[' {
+		d.scalar()
+		return
+	}
+	d.skipNested()
+}
+
+// scalar scans a string, number, true, false or null.
+func (d *decoder) scalar() {
+	switch c := d.peek(); {
+	case c == '"':
+		d.str()
+	case c == '-' || isDigit(c):
+		d.number()
+	case c == 't':
+		d.word("true")
+	case c == 'f':
+		d.word("false")
+	case c == 'n':
+		d.word("null")
+	default:
+		d.bad = true
+	}
+}
+
+// skipNested scans an object or array, however deep, without recursion.
+func (d *decoder) skipNested() {
 	var objects [maxDepth/64 + 1]uint64 // bit n: the container opened n-th by this skip is an object
 	level := 0
 	for {
@@ -300,18 +327,8 @@ func (d *decoder) skip() {
 				break // empty: closed below
 			}
 			continue
-		case c == '"':
-			d.str()
-		case c == '-' || isDigit(c):
-			d.number()
-		case c == 't':
-			d.word("true")
-		case c == 'f':
-			d.word("false")
-		case c == 'n':
-			d.word("null")
 		default:
-			d.bad = true
+			d.scalar()
 		}
 		// After a value: close what ends here, then the next value.
 		for !d.bad {
