@@ -16,6 +16,9 @@ import (
 //	go test ./topics -run '^$' -fuzz FuzzDecodeMatchesOracle -fuzztime 5m
 func FuzzDecodeMatchesOracle(f *testing.F) {
 	for i, k := range allKinds() {
+		if oracleNames[k] == "" {
+			f.Fatalf("kind %q has no name in oracleNames (oracle_test.go)", k)
+		}
 		for _, s := range nastySeeds(k) {
 			f.Add(uint8(i), []byte(s))
 		}

@@ -9,9 +9,9 @@ import (
 )
 
 // The decoder reads a payload in one pass, straight into the message
-// struct, and makes exactly the decisions encoding/json's Unmarshal made for
-// this package until it replaced it (the differential fuzz tests hold it to
-// that):
+// struct, and makes exactly the decisions of the reflective decoder it
+// replaced, two passes of encoding/json (FuzzDecodeMatchesOracle holds it to
+// them):
 //
 //   - the grammar of RFC 8259, nesting up to 10000 deep, invalid UTF-8
 //     accepted inside strings;
