@@ -40,7 +40,7 @@ var kinds = map[Kind]kindInfo{
 type kindInfo struct {
 	name   string
 	new    func() Message
-	decode func([]byte) (Message, *Header, error)
+	decode func(payload []byte, robot string) (Message, *Header, error)
 	schema describer
 }
 
@@ -52,8 +52,8 @@ func info[T any, P interface {
 		name:   s.name,
 		schema: s,
 		new:    func() Message { return P(new(T)) },
-		decode: func(b []byte) (Message, *Header, error) {
-			m, err := decode[T, P](s, b)
+		decode: func(b []byte, robot string) (Message, *Header, error) {
+			m, err := decode[T, P](s, b, robot)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -77,7 +77,7 @@ func Decode(k Kind, payload []byte) (Message, error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown kind %q", k)
 	}
-	m, _, err := ki.decode(payload)
+	m, _, err := ki.decode(payload, "")
 	return m, err
 }
 
@@ -92,7 +92,7 @@ func DecodeTopic(topic string, payload []byte) (Topic, Message, error) {
 	if !ok {
 		return t, nil, fmt.Errorf("unknown kind %q", t.Kind)
 	}
-	m, h, err := ki.decode(payload)
+	m, h, err := ki.decode(payload, t.Robot)
 	if err != nil {
 		return t, nil, err
 	}
@@ -113,38 +113,40 @@ func HeaderOf(m Message) Header {
 }
 
 // DecodeStatus decodes and validates robots/{id}/status.
-func DecodeStatus(b []byte) (*Status, error) { return decode[Status](statusSchema, b) }
+func DecodeStatus(b []byte) (*Status, error) { return decode[Status](statusSchema, b, "") }
 
 // DecodePose decodes and validates robots/{id}/pose.
-func DecodePose(b []byte) (*Pose, error) { return decode[Pose](poseSchema, b) }
+func DecodePose(b []byte) (*Pose, error) { return decode[Pose](poseSchema, b, "") }
 
 // DecodeSightings decodes and validates robots/{id}/sightings.
-func DecodeSightings(b []byte) (*Sightings, error) { return decode[Sightings](sightingsSchema, b) }
+func DecodeSightings(b []byte) (*Sightings, error) { return decode[Sightings](sightingsSchema, b, "") }
 
 // DecodeCheckpoint decodes and validates robots/{id}/checkpoint.
-func DecodeCheckpoint(b []byte) (*Checkpoint, error) { return decode[Checkpoint](checkpointSchema, b) }
+func DecodeCheckpoint(b []byte) (*Checkpoint, error) {
+	return decode[Checkpoint](checkpointSchema, b, "")
+}
 
 // DecodeEvent decodes and validates robots/{id}/events.
-func DecodeEvent(b []byte) (*Event, error) { return decode[Event](eventSchema, b) }
+func DecodeEvent(b []byte) (*Event, error) { return decode[Event](eventSchema, b, "") }
 
 // DecodeDirective decodes and validates robots/{id}/cmd.
-func DecodeDirective(b []byte) (*Directive, error) { return decode[Directive](directiveSchema, b) }
+func DecodeDirective(b []byte) (*Directive, error) { return decode[Directive](directiveSchema, b, "") }
 
 // DecodeFleetCommand decodes and validates fleet/cmd.
 func DecodeFleetCommand(b []byte) (*FleetCommand, error) {
-	return decode[FleetCommand](fleetCommandSchema, b)
+	return decode[FleetCommand](fleetCommandSchema, b, "")
 }
 
 // DecodeFleetMap decodes and validates fleet/map.
-func DecodeFleetMap(b []byte) (*FleetMap, error) { return decode[FleetMap](fleetMapSchema, b) }
+func DecodeFleetMap(b []byte) (*FleetMap, error) { return decode[FleetMap](fleetMapSchema, b, "") }
 
 // DecodeOrchestratorState decodes and validates orchestrator/status.
 func DecodeOrchestratorState(b []byte) (*OrchestratorState, error) {
-	return decode[OrchestratorState](orchestratorStateSchema, b)
+	return decode[OrchestratorState](orchestratorStateSchema, b, "")
 }
 
 // DecodeWorld decodes and validates sim/world.
-func DecodeWorld(b []byte) (*World, error) { return decode[World](worldSchema, b) }
+func DecodeWorld(b []byte) (*World, error) { return decode[World](worldSchema, b, "") }
 
 // Encode validates a message and marshals it. Nothing invalid is ever sent.
 func Encode(m Message) ([]byte, error) {

@@ -2,6 +2,7 @@ package topics
 
 import (
 	"encoding/json"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,7 +51,12 @@ type decoder struct {
 	path  [maxPath]string // known fields being decoded, for typeErr
 	npath int
 
-	floats []float64 // room for the message's optional numbers: one allocation
+	// Room for the message's optional numbers, allocated with it.
+	floats []float64
+	ints   []int
+	// robot is the robot the topic names, if known: a string equal to it
+	// (the sender) takes it rather than a copy.
+	robot string
 }
 
 // decoders are reused: a decoder escapes to the heap through the fields'
@@ -58,9 +64,9 @@ type decoder struct {
 // the pool.
 var decoders = sync.Pool{New: func() any { return new(decoder) }}
 
-func newDecoder(msg string, b []byte) *decoder {
+func newDecoder(msg string, b []byte, robot string) *decoder {
 	d := decoders.Get().(*decoder)
-	d.buf, d.msg = b, msg
+	d.buf, d.msg, d.robot = b, msg, robot
 	return d
 }
 
@@ -416,6 +422,25 @@ const (
 
 func isNumberStart(c byte) bool { return c == '-' || isDigit(c) }
 
+// digits returns the value of a literal of at most 18 decimal digits, an
+// optional minus sign in front; ok is false for anything else (a fraction,
+// an exponent, more digits), which strconv then decides.
+func digits(lit []byte) (n uint64, neg, ok bool) {
+	if len(lit) > 0 && lit[0] == '-' {
+		neg, lit = true, lit[1:]
+	}
+	if len(lit) == 0 || len(lit) > 18 {
+		return 0, neg, false
+	}
+	for _, c := range lit {
+		if !isDigit(c) {
+			return 0, neg, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	return n, neg, true
+}
+
 func (d *decoder) int(p *int) {
 	if !isNumberStart(d.peek()) {
 		d.other(tInt)
@@ -423,6 +448,13 @@ func (d *decoder) int(p *int) {
 	}
 	lit := d.number()
 	if d.bad {
+		return
+	}
+	if n, neg, ok := digits(lit); ok && n <= math.MaxInt32 {
+		*p = int(n)
+		if neg {
+			*p = -int(n)
+		}
 		return
 	}
 	n, err := strconv.ParseInt(string(lit), 10, strconv.IntSize)
@@ -442,6 +474,10 @@ func (d *decoder) uint(p *uint64) {
 	if d.bad {
 		return
 	}
+	if n, neg, ok := digits(lit); ok && !neg {
+		*p = n
+		return
+	}
 	n, err := strconv.ParseUint(string(lit), 10, 64)
 	if err != nil {
 		d.typeError(tUint, "number "+string(lit))
@@ -449,6 +485,9 @@ func (d *decoder) uint(p *uint64) {
 	}
 	*p = n
 }
+
+// pow10 are the powers of ten that a float64 holds exactly.
+var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
 
 func (d *decoder) float(p *float64) {
 	if !isNumberStart(d.peek()) {
@@ -459,12 +498,51 @@ func (d *decoder) float(p *float64) {
 	if d.bad {
 		return
 	}
+	if f, ok := shortFloat(lit); ok {
+		*p = f
+		return
+	}
 	f, err := strconv.ParseFloat(string(lit), 64)
 	if err != nil {
 		d.typeError(tFloat, "number "+string(lit))
 		return
 	}
 	*p = f
+}
+
+// shortFloat converts a decimal of at most 15 significant digits and no
+// exponent, such as 1.25 or -0.3. Both the digits and the power of ten are
+// exact in a float64, so one division rounds correctly: the result is
+// strconv.ParseFloat's.
+func shortFloat(lit []byte) (float64, bool) {
+	neg := len(lit) > 0 && lit[0] == '-'
+	if neg {
+		lit = lit[1:]
+	}
+	var mant uint64
+	n, frac := 0, -1
+	for i, c := range lit {
+		switch {
+		case isDigit(c):
+			mant = mant*10 + uint64(c-'0')
+			n++
+		case c == '.' && frac < 0:
+			frac = len(lit) - i - 1
+		default:
+			return 0, false
+		}
+	}
+	if n > 15 {
+		return 0, false
+	}
+	f := float64(mant)
+	if frac > 0 {
+		f /= pow10[frac]
+	}
+	if neg {
+		f = -f
+	}
+	return f, true
 }
 
 func (d *decoder) bool(p *bool) {
@@ -500,6 +578,10 @@ func (d *decoder) string(p *string, known []string) {
 				return
 			}
 		}
+		if d.robot != "" && string(raw) == d.robot {
+			*p = d.robot
+			return
+		}
 	}
 	*p = text(raw, plain)
 }
@@ -512,7 +594,10 @@ func (d *decoder) optInt(p **int) {
 		return
 	}
 	if *p == nil {
-		*p = new(int)
+		if len(d.ints) == 0 {
+			d.ints = make([]int, 2)
+		}
+		*p, d.ints = &d.ints[0], d.ints[1:]
 	}
 	d.int(*p)
 }
@@ -523,7 +608,6 @@ func (d *decoder) optFloat(p **float64) {
 		return
 	}
 	if *p == nil {
-		// A pose has four optional numbers: one allocation for them all.
 		if len(d.floats) == 0 {
 			d.floats = make([]float64, 4)
 		}

@@ -425,11 +425,20 @@ func (d *decoder) time(p *time.Time) {
 	}
 }
 
-// decode decodes and validates a whole payload into a new T.
+// boxed is a message with room for its optional numbers: a pose and its
+// four pointers to numbers are one allocation.
+type boxed[T any] struct {
+	m      T
+	floats [4]float64
+	ints   [2]int
+}
+
+// decode decodes and validates a whole payload into a new T. robot is the
+// robot the topic names, or "".
 func decode[T any, P interface {
 	*T
 	Message
-}](s *schema[T], b []byte) (*T, error) {
+}](s *schema[T], b []byte, robot string) (*T, error) {
 	fail := func(field, problem string) error {
 		return &FieldError{Message: s.name, Field: field, Problem: problem}
 	}
@@ -440,9 +449,11 @@ func decode[T any, P interface {
 	if len(b) == 0 || b[0] != '{' {
 		return nil, fail("", "payload must be a JSON object")
 	}
-	d := newDecoder(s.name, b)
+	d := newDecoder(s.name, b, robot)
 	defer d.free()
-	m := new(T)
+	box := new(boxed[T])
+	m := &box.m
+	d.floats, d.ints = box.floats[:], box.ints[:]
 	req, ts := decodeFields(d, m, s)
 	if d.space(); d.pos != len(b) {
 		d.bad = true
