@@ -1,7 +1,10 @@
 package topics
 
 import (
+	"math"
+	"math/rand/v2"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -74,4 +77,48 @@ func structFields(typ reflect.Type) []reflect.StructField {
 		}
 	}
 	return out
+}
+
+// shortFloat must give strconv.ParseFloat's float64, bit for bit, on every
+// decimal it takes.
+func TestShortFloatMatchesStrconv(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	check := func(lit string) {
+		got, ok := shortFloat([]byte(lit))
+		want, err := strconv.ParseFloat(lit, 64)
+		if !ok {
+			return
+		}
+		if err != nil || math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("shortFloat(%q) = %v (%x), strconv %v (%x), %v", lit, got, math.Float64bits(got), want, math.Float64bits(want), err)
+		}
+	}
+	for _, lit := range []string{"0", "-0", "0.0", "-0.0", "1.25", "-0.25", "0.1", "0.3", "999999999999999", "0.000000000000001", "9.99999999999999", "123456789.012345"} {
+		check(lit)
+	}
+	taken := 0
+	for range 200000 {
+		n := 1 + rng.IntN(15)
+		b := make([]byte, 0, n+2)
+		if rng.IntN(2) == 0 {
+			b = append(b, '-')
+		}
+		for i := range n {
+			c := byte('0' + rng.IntN(10))
+			if i == 0 && n > 1 && c == '0' {
+				c = '1'
+			}
+			b = append(b, c)
+		}
+		if p := rng.IntN(n + 1); p < n && p > 0 {
+			b = append(b[:len(b)-(n-p)], append([]byte{'.'}, b[len(b)-(n-p):]...)...)
+		}
+		if _, ok := shortFloat(b); ok {
+			taken++
+		}
+		check(string(b))
+	}
+	if taken < 100000 {
+		t.Fatalf("shortFloat took %d of 200000 short decimals", taken)
+	}
 }
