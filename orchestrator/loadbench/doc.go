@@ -19,11 +19,12 @@
 // mosquitto, collaborate, mosquitto, ...):
 //
 //   - fan-in: 50 robots burst 2,000 poses each at one observer: delivered
-//     msg/s, messages lost, and the broker process's CPU per message
+//     msg/s, messages lost, and the broker process's CPU per message sent
 //     (utime+stime from /proc/PID/stat);
 //   - 200 robots at 20 Hz for 30 s: sent and delivered msg/s, lost, broker
-//     CPU in % of one core, RSS (VmRSS from /proc/PID/status, the largest
-//     sample), publish→observer latency p50/p99 (from the header's ts);
+//     CPU in % of one core and per message sent, RSS (VmRSS from
+//     /proc/PID/status, the largest sample), publish→observer latency
+//     p50/p99 (from the header's ts);
 //   - 200 robots at 50 Hz: the same, and robots disconnected (paho's
 //     connection-lost callbacks).
 //

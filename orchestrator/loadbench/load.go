@@ -19,7 +19,7 @@ const (
 	mSent        = "sent msg/s"
 	mDelivered   = "delivered msg/s"
 	mLost        = "messages lost"
-	mCPUPerMsg   = "broker CPU µs/msg"
+	mCPUPerMsg   = "broker CPU µs/msg sent"
 	mCPU         = "broker CPU % of a core"
 	mRSS         = "broker RSS MiB (max)"
 	mP50         = "latency p50 ms"
@@ -220,10 +220,9 @@ func faninLoad(cfg config) load {
 				return nil, err
 			}
 			got := f.received.Load()
-			m := measures{mLost: float64(sent - got)}
+			m := measures{mLost: float64(sent - got), mCPUPerMsg: float64((cpu1 - cpu0).Microseconds()) / float64(sent)}
 			if got > 0 {
 				m[mDelivered] = float64(got) / time.Unix(0, f.lastAt.Load()).Sub(t0).Seconds()
-				m[mCPUPerMsg] = float64((cpu1 - cpu0).Microseconds()) / float64(got)
 			}
 			return m, errors.Join(f.check(), srv.alive(), ctx.Err())
 		},
@@ -236,7 +235,7 @@ func rateLoad(cfg config, hz int) load {
 	return load{
 		id:      fmt.Sprintf("rate%d", hz),
 		name:    fmt.Sprintf("%d robots × %d Hz", cfg.robots, hz),
-		metrics: []string{mSent, mDelivered, mLost, mCPU, mRSS, mP50, mP99, mDisconnects},
+		metrics: []string{mSent, mDelivered, mLost, mCPU, mCPUPerMsg, mRSS, mP50, mP99, mDisconnects},
 		run: func(ctx context.Context, srv *server, acc *accounts) (measures, error) {
 			f, err := connectFleet(ctx, srv, acc, cfg.robots)
 			if err != nil {
@@ -310,6 +309,7 @@ func rateLoad(cfg config, hz int) load {
 				mDelivered:   float64(got) / elapsed.Seconds(),
 				mLost:        float64(sent.Load() - got),
 				mCPU:         100 * (cpu1 - cpu0).Seconds() / elapsed.Seconds(),
+				mCPUPerMsg:   float64((cpu1 - cpu0).Microseconds()) / max(1, float64(sent.Load())),
 				mRSS:         float64(maxRSS.Load()) / (1 << 20),
 				mDisconnects: float64(f.lost.Load()),
 			}
