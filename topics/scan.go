@@ -97,14 +97,11 @@ func (d *decoder) typeError(want, got string) {
 }
 
 func (d *decoder) space() {
-	for d.pos < len(d.buf) {
-		switch d.buf[d.pos] {
-		case ' ', '\t', '\n', '\r':
-			d.pos++
-		default:
-			return
-		}
+	b, i := d.buf, d.pos
+	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\t' || b[i] == '\r') {
+		i++
 	}
+	d.pos = i
 }
 
 // peek skips white space and returns the next byte, or 0 at the end.
@@ -140,18 +137,38 @@ func (d *decoder) open() bool {
 // str scans a string at d.pos. It returns the text between the quotes and
 // whether that text is the string itself: no escapes, valid UTF-8.
 func (d *decoder) str() (raw []byte, plain bool) {
-	d.pos++ // opening quote
-	start := d.pos
-	ascii, escaped := true, false
+	b := d.buf
+	start := d.pos + 1 // after the opening quote
+	ascii := true
+	for i := start; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			d.pos = i + 1
+			raw = b[start:i]
+			return raw, ascii || utf8.Valid(raw)
+		case c == '\\':
+			d.pos = i
+			return d.escaped(start)
+		case c < 0x20:
+			d.bad = true
+			return nil, false
+		case c >= utf8.RuneSelf:
+			ascii = false
+		}
+	}
+	d.bad = true
+	return nil, false
+}
+
+// escaped goes on with a string that has an escape at d.pos.
+func (d *decoder) escaped(start int) (raw []byte, plain bool) {
 	for d.pos < len(d.buf) {
-		c := d.buf[d.pos]
-		switch {
+		switch c := d.buf[d.pos]; {
 		case c == '"':
 			raw = d.buf[start:d.pos]
 			d.pos++
-			return raw, !escaped && (ascii || utf8.Valid(raw))
+			return raw, false
 		case c == '\\':
-			escaped = true
 			if !d.escape() {
 				return nil, false
 			}
@@ -159,8 +176,6 @@ func (d *decoder) str() (raw []byte, plain bool) {
 		case c < 0x20:
 			d.bad = true
 			return nil, false
-		case c >= utf8.RuneSelf:
-			ascii = false
 		}
 		d.pos++
 	}
