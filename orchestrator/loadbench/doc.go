@@ -21,6 +21,8 @@
 //   - fan-in: 50 robots burst 2,000 poses each at one observer: delivered
 //     msg/s, messages lost, and the broker process's CPU per message sent
 //     (utime+stime from /proc/PID/stat);
+//   - 200 robots connected and idle for 10 s (a third of -duration): the
+//     broker's CPU and RSS before any message;
 //   - 200 robots at 20 Hz for 30 s: sent and delivered msg/s, lost, broker
 //     CPU in % of one core and per message sent, RSS (VmRSS from
 //     /proc/PID/status, the largest sample), publish→observer latency

@@ -229,6 +229,47 @@ func faninLoad(cfg config) load {
 	}
 }
 
+// idleLoad: the robots of the rate loads connected, publishing nothing:
+// what the broker spends on a fleet before any message, over a third of
+// the rate loads' duration.
+func idleLoad(cfg config) load {
+	return load{
+		id:      "idle",
+		name:    fmt.Sprintf("%d robots idle", cfg.robots),
+		metrics: []string{mCPU, mRSS, mDisconnects},
+		run: func(ctx context.Context, srv *server, acc *accounts) (measures, error) {
+			f, err := connectFleet(ctx, srv, acc, cfg.robots)
+			if err != nil {
+				return nil, err
+			}
+			defer f.close()
+			cpu0, err := srv.cpu()
+			if err != nil {
+				return nil, err
+			}
+			t0 := time.Now()
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(max(cfg.duration/3, time.Second)):
+			}
+			cpu1, err := srv.cpu()
+			if err != nil {
+				return nil, err
+			}
+			rss, err := srv.rss()
+			if err != nil {
+				return nil, err
+			}
+			return measures{
+				mCPU:         100 * (cpu1 - cpu0).Seconds() / time.Since(t0).Seconds(),
+				mRSS:         float64(rss) / (1 << 20),
+				mDisconnects: float64(f.lost.Load()),
+			}, errors.Join(srv.alive(), ctx.Err())
+		},
+	}
+}
+
 // rateLoad: every robot publishes at hz for the configured duration, its
 // phase spread over the period.
 func rateLoad(cfg config, hz int) load {

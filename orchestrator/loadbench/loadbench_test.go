@@ -33,7 +33,7 @@ func TestQuick(t *testing.T) {
 	}
 	t.Logf("table:\n%s", out.String())
 	rows := checkTable(t, out.String())
-	wantRows := map[string]int{"fan-in 5×100": 3, "5 robots × 20 Hz": 9, "5 robots × 50 Hz": 9}
+	wantRows := map[string]int{"fan-in 5×100": 3, "5 robots idle": 3, "5 robots × 20 Hz": 9, "5 robots × 50 Hz": 9}
 	seen := map[string]int{}
 	for _, r := range rows {
 		seen[r.load]++

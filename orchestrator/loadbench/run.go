@@ -127,7 +127,7 @@ func bench(ctx context.Context, cfg config, log io.Writer) (*results, error) {
 			return startMosquitto(ctx, dir, mosq, root, acc.passwd)
 		}},
 	}
-	loads := []load{faninLoad(cfg)}
+	loads := []load{faninLoad(cfg), idleLoad(cfg)}
 	for _, hz := range cfg.rates {
 		loads = append(loads, rateLoad(cfg, hz))
 	}
