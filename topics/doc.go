@@ -12,6 +12,9 @@
 // JSON, missing required fields, wrong types, NaN or Inf, values out of range
 // and payloads over MaxPayload, with an error that names the field. Unknown
 // fields are tolerated so that newer senders can talk to older receivers.
+// A key names a field exactly or, failing that, without regard to case; a
+// key given twice decodes twice, the last value winning, as encoding/json
+// does. Each message decodes in one pass from its schema (fields.go).
 // Header times are returned in UTC whatever offset the sender wrote, and must
 // fall in 1970–9999. Whatever Encode returns, the decoders accept (a nil
 // required list is written as []).

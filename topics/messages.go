@@ -29,6 +29,10 @@ type Header struct {
 	TS     time.Time `json:"ts"`     // UTC
 }
 
+// header gives the decoder and HeaderOf every message's header, through
+// the embedded Header.
+func (h *Header) header() *Header { return h }
+
 // Robot states, as reported in Status and Pose.
 const (
 	StateOnline    = "online" // connected, not yet told what to do

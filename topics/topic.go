@@ -2,7 +2,6 @@ package topics
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 )
 
@@ -78,10 +77,20 @@ var policies = map[Kind]Policy{
 // PolicyOf returns the QoS and retain flag of a kind.
 func PolicyOf(k Kind) Policy { return policies[k] }
 
-var robotIDRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
-
 // ValidRobotID reports whether id may name a robot: [A-Za-z0-9_-]{1,32}.
-func ValidRobotID(id string) bool { return robotIDRe.MatchString(id) }
+func ValidRobotID(id string) bool {
+	if len(id) < 1 || len(id) > 32 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		switch c := id[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // CheckRobotID returns a descriptive error when id is not a valid robot id.
 func CheckRobotID(id string) error {
@@ -127,18 +136,19 @@ func Parse(topic string) (Topic, error) {
 			return Topic{Kind: k}, nil
 		}
 	}
-	parts := strings.Split(topic, "/")
-	if len(parts) != 3 || parts[0] != "robots" {
+	rest, ok := strings.CutPrefix(topic, "robots/")
+	id, kind, ok2 := strings.Cut(rest, "/")
+	if !ok || !ok2 || strings.Contains(kind, "/") {
 		return Topic{}, fmt.Errorf("topic %q is not part of the contract", topic)
 	}
-	if !ValidRobotID(parts[1]) {
-		return Topic{}, fmt.Errorf("topic %q: robot id %q must match [A-Za-z0-9_-]{1,32}", topic, parts[1])
+	if !ValidRobotID(id) {
+		return Topic{}, fmt.Errorf("topic %q: robot id %q must match [A-Za-z0-9_-]{1,32}", topic, id)
 	}
-	k := Kind(parts[2])
+	k := Kind(kind)
 	if !isRobotKind(k) {
-		return Topic{}, fmt.Errorf("topic %q: unknown kind %q", topic, parts[2])
+		return Topic{}, fmt.Errorf("topic %q: unknown kind %q", topic, kind)
 	}
-	return Topic{Robot: parts[1], Kind: k}, nil
+	return Topic{Robot: id, Kind: k}, nil
 }
 
 func isRobotKind(k Kind) bool {

@@ -27,13 +27,28 @@ func (e *FieldError) Error() string {
 type checker struct {
 	msg string
 	err *FieldError
+	// list and index name the list element being checked (seen[2]): field
+	// names are then within it. The path is only built when something fails.
+	list  string
+	index int
 }
 
 func (c *checker) fail(field, format string, args ...any) {
-	if c.err == nil {
-		c.err = &FieldError{Message: c.msg, Field: field, Problem: fmt.Sprintf(format, args...)}
+	if c.err != nil {
+		return
 	}
+	if c.list != "" {
+		elem := c.list + "[" + strconv.Itoa(c.index) + "]"
+		if field != "" {
+			elem += "." + field
+		}
+		field = elem
+	}
+	c.err = &FieldError{Message: c.msg, Field: field, Problem: fmt.Sprintf(format, args...)}
 }
+
+// at names the list element checked next; at("", 0) leaves the list.
+func (c *checker) at(list string, index int) { c.list, c.index = list, index }
 
 func (c *checker) result() error {
 	if c.err == nil {
@@ -171,17 +186,19 @@ func (c *checker) position(x, y, theta *float64) {
 	}
 }
 
-func (c *checker) sighting(p string, s Sighting) {
-	c.marker(p+"id", s.MarkerID)
-	c.oneOf(p+"kind", s.Kind, []string{MarkerArena, MarkerFace})
+var markerKinds = []string{MarkerArena, MarkerFace}
+
+func (c *checker) sighting(s *Sighting) {
+	c.marker("id", s.MarkerID)
+	c.oneOf("kind", s.Kind, markerKinds)
 	if s.Kind == MarkerFace {
 		if s.Robot != "" {
-			c.robotID(p+"robot", s.Robot)
+			c.robotID("robot", s.Robot)
 		}
-		c.oneOf(p+"face", s.Face, FaceNames)
+		c.oneOf("face", s.Face, FaceNames)
 	}
-	c.atLeast(p+"distance_m", s.DistanceM, 0)
-	c.bearing(p+"bearing_rad", s.BearingRad)
+	c.atLeast("distance_m", s.DistanceM, 0)
+	c.bearing("bearing_rad", s.BearingRad)
 }
 
 // Validate checks Sightings.
@@ -189,9 +206,11 @@ func (m *Sightings) Validate() error {
 	c := checker{msg: "sightings"}
 	c.header(m.Header)
 	c.optFinite("heading_rad", m.HeadingRad)
-	for i, s := range m.Seen {
-		c.sighting(fmt.Sprintf("seen[%d].", i), s)
+	for i := range m.Seen {
+		c.at("seen", i)
+		c.sighting(&m.Seen[i])
 	}
+	c.at("", 0)
 	return c.result()
 }
 
@@ -231,8 +250,10 @@ func (m *Directive) Validate() error {
 	c.header(m.Header)
 	c.oneOf("kind", m.Kind, DirectiveKinds)
 	for i, id := range m.Route {
-		c.marker(fmt.Sprintf("route[%d]", i), id)
+		c.at("route", i)
+		c.marker("", id)
 	}
+	c.at("", 0)
 	c.nonNegInt("released", m.Released)
 	c.nonNegInt("step", m.Step)
 	if m.Kind == DirRoute {
@@ -263,11 +284,13 @@ func (m *Directive) Validate() error {
 // told to stop farther than this from one has a wrong directive.
 const MaxStopM = 2.0
 
+var fleetKinds = []string{FleetStop, FleetResume}
+
 // Validate checks a FleetCommand.
 func (m *FleetCommand) Validate() error {
 	c := checker{msg: "fleet_cmd"}
 	c.header(m.Header)
-	c.oneOf("kind", m.Kind, []string{FleetStop, FleetResume})
+	c.oneOf("kind", m.Kind, fleetKinds)
 	return c.result()
 }
 
@@ -280,35 +303,39 @@ func (m *FleetMap) Validate() error {
 	c.positive("scale", m.Scale)
 	seen := map[int]bool{}
 	for i, mk := range m.Markers {
-		p := fmt.Sprintf("markers[%d].", i)
-		c.marker(p+"id", mk.ID)
+		c.at("markers", i)
+		c.marker("id", mk.ID)
 		if seen[mk.ID] {
-			c.fail(p+"id", "must be unique, got %d twice", mk.ID)
+			c.fail("id", "must be unique, got %d twice", mk.ID)
 		}
 		seen[mk.ID] = true
-		c.finite(p+"x_m", mk.XM)
-		c.finite(p+"y_m", mk.YM)
-		c.nonNegInt(p+"samples", mk.Samples)
+		c.finite("x_m", mk.XM)
+		c.finite("y_m", mk.YM)
+		c.nonNegInt("samples", mk.Samples)
 	}
+	c.at("", 0)
 	if m.MappedBy != "" {
 		c.robotID("mapped_by", m.MappedBy)
 	}
 	for i, r := range m.Roster {
-		p := fmt.Sprintf("roster[%d].", i)
-		c.robotID(p+"robot", r.Robot)
-		c.marker(p+"faces.front", r.Faces.Front)
-		c.marker(p+"faces.left", r.Faces.Left)
-		c.marker(p+"faces.back", r.Faces.Back)
-		c.marker(p+"faces.right", r.Faces.Right)
+		c.at("roster", i)
+		c.robotID("robot", r.Robot)
+		c.marker("faces.front", r.Faces.Front)
+		c.marker("faces.left", r.Faces.Left)
+		c.marker("faces.back", r.Faces.Back)
+		c.marker("faces.right", r.Faces.Right)
 	}
+	c.at("", 0)
 	return c.result()
 }
+
+var orchStates = []string{OrchOnline, OrchOffline}
 
 // Validate checks an OrchestratorState.
 func (m *OrchestratorState) Validate() error {
 	c := checker{msg: "orchestrator_status"}
 	c.header(m.Header)
-	c.oneOf("state", m.State, []string{OrchOnline, OrchOffline})
+	c.oneOf("state", m.State, orchStates)
 	return c.result()
 }
 
@@ -337,12 +364,13 @@ func (m *World) Validate() error {
 	c.positive("diameter_m", m.DiameterM)
 	c.nonNegInt("collisions", m.Collisions)
 	for i, r := range m.Robots {
-		p := fmt.Sprintf("robots[%d].", i)
-		c.robotID(p+"robot", r.Robot)
-		c.finite(p+"x_m", r.XM)
-		c.finite(p+"y_m", r.YM)
-		c.finite(p+"theta_rad", r.ThetaRad)
-		c.finite(p+"speed_mps", r.SpeedMps)
+		c.at("robots", i)
+		c.robotID("robot", r.Robot)
+		c.finite("x_m", r.XM)
+		c.finite("y_m", r.YM)
+		c.finite("theta_rad", r.ThetaRad)
+		c.finite("speed_mps", r.SpeedMps)
 	}
+	c.at("", 0)
 	return c.result()
 }

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestQuick runs the whole benchmark in quick mode, small: both brokers
+// really started, real paho clients. It checks the table, and that nothing
+// is lost or disconnected at this low load. It asserts no time.
+func TestQuick(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the orchestrator and runs both brokers; skipped with -short")
+	}
+	for _, tool := range []string{"mosquitto", "mosquitto_passwd"} {
+		requireTool(t, tool)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var out, log bytes.Buffer
+	err := run(ctx, []string{"-quick", "-robots", "5", "-fanin-robots", "5", "-fanin-each", "100", "-duration", "2s"}, &out, &log)
+	t.Logf("progress:\n%s", log.String())
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	t.Logf("table:\n%s", out.String())
+	rows := checkTable(t, out.String())
+	wantRows := map[string]int{"fan-in 5×100": 3, "5 robots idle": 3, "5 robots × 20 Hz": 9, "5 robots × 50 Hz": 9}
+	seen := map[string]int{}
+	for _, r := range rows {
+		seen[r.load]++
+		switch r.metric {
+		case mLost, mDisconnects:
+			for i, v := range r.values {
+				if v != 0 {
+					t.Errorf("%s, %s: %v (cell %d), want 0 at this load", r.load, r.metric, r.values, i)
+				}
+			}
+		case mDelivered, mSent:
+			for _, v := range r.values {
+				if v <= 0 {
+					t.Errorf("%s, %s: %v, want > 0", r.load, r.metric, r.values)
+				}
+			}
+		}
+	}
+	for l, n := range wantRows {
+		if seen[l] != n {
+			t.Errorf("load %q: %d rows, want %d (rows by load: %v)", l, seen[l], n, seen)
+		}
+	}
+	if len(seen) != len(wantRows) {
+		t.Errorf("loads %v, want %v", seen, wantRows)
+	}
+}
+
+type row struct {
+	load, metric string
+	values       []float64 // min, median, max of each broker
+	ratio        string
+}
+
+var cells = regexp.MustCompile(` {2,}`)
+
+// checkTable parses the table: a header, then rows of a load, a metric,
+// min/median/max for each broker and a ratio.
+func checkTable(t *testing.T, table string) []row {
+	t.Helper()
+	lines := strings.Split(strings.TrimRight(table, "\n"), "\n")
+	head := "load  metric  collaborate min  median  max  mosquitto min  median  max  collaborate/mosquitto"
+	if len(lines) < 2 || cells.ReplaceAllString(strings.TrimSpace(lines[0]), "  ") != head {
+		t.Fatalf("table header %q, want the columns %q", lines[0], head)
+	}
+	var rows []row
+	for _, line := range lines[1:] {
+		c := cells.Split(strings.TrimSpace(line), -1)
+		if len(c) != 9 {
+			t.Fatalf("row %q has %d cells, want 9", line, len(c))
+		}
+		r := row{load: c[0], metric: c[1], ratio: c[8]}
+		for _, s := range c[2:8] {
+			v, err := strconv.ParseFloat(s, 64)
+			if err != nil {
+				t.Fatalf("row %q: %q is not a number", line, s)
+			}
+			r.values = append(r.values, v)
+		}
+		for b := 0; b < 2; b++ {
+			if lo, mid, hi := r.values[3*b], r.values[3*b+1], r.values[3*b+2]; lo > mid || mid > hi {
+				t.Errorf("row %q: min %v, median %v, max %v out of order", line, lo, mid, hi)
+			}
+		}
+		if r.ratio != "-" {
+			if _, err := strconv.ParseFloat(r.ratio, 64); err != nil {
+				t.Errorf("row %q: ratio %q", line, r.ratio)
+			}
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// The table of known results, and its checks failing on a broken one.
+func TestTable(t *testing.T) {
+	l := load{name: "fan-in 2×2", metrics: []string{mDelivered, mLost}}
+	r := &results{brokers: []string{collaborate, mosquittoName}, loads: []load{l}}
+	for i, v := range []float64{300, 100, 200} {
+		r.add(l.name, collaborate, measures{mDelivered: v, mLost: float64(i)})
+		r.add(l.name, mosquittoName, measures{mDelivered: 2 * v, mLost: 0})
+	}
+	var out bytes.Buffer
+	r.print(&out)
+	rows := checkTable(t, out.String())
+	want := []row{
+		{load: "fan-in 2×2", metric: mDelivered, values: []float64{100, 200, 300, 200, 400, 600}, ratio: "0.50"},
+		{load: "fan-in 2×2", metric: mLost, values: []float64{0, 1, 2, 0, 0, 0}, ratio: "-"},
+	}
+	if len(rows) != len(want) {
+		t.Fatalf("rows %+v, want %+v\n%s", rows, want, out.String())
+	}
+	for i := range want {
+		if rows[i].load != want[i].load || rows[i].metric != want[i].metric || rows[i].ratio != want[i].ratio ||
+			!slices.Equal(rows[i].values, want[i].values) {
+			t.Errorf("row %d: %+v, want %+v", i, rows[i], want[i])
+		}
+	}
+}
+
+// requireTool returns the path of a program, or skips the test when it is
+// missing, unless COLLABORATE_REQUIRE_TOOLS=1 makes that a failure.
+func requireTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	if os.Getenv("COLLABORATE_REQUIRE_TOOLS") == "1" {
+		t.Fatalf("%s is required (COLLABORATE_REQUIRE_TOOLS=1): %v", name, err)
+	}
+	t.Skipf("%s not installed (Debian package mosquitto): %v", name, err)
+	return ""
+}
