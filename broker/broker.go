@@ -16,7 +16,6 @@ import (
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/storage/bolt"
-	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/mochi-mqtt/server/v2/system"
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,10 +28,12 @@ import (
 // Defaults of Options.
 const (
 	DefaultMaxPacketSize = 64 * 1024 // bytes; payloads are limited to topics.MaxPayload (16 KiB)
-	// DefaultMaxClientWritesPending is the depth of each client's outbound
-	// queue. QoS 0 messages beyond it are dropped: with mochi's 8192, 50
-	// publishers bursting to one TCP subscriber lost most messages.
-	DefaultMaxClientWritesPending = 64 * 1024
+	// DefaultMaxClientWritesPending is the depth of the outbound queue of
+	// a client that is not a robot (a watcher, the orchestrator, an
+	// operator): QoS 0 messages beyond it are dropped, and with mochi's
+	// 8192, 50 publishers bursting to one TCP subscriber lost most of them.
+	// A robot's queue is RobotWritesPending.
+	DefaultMaxClientWritesPending = WatcherWritesPending
 	// DefaultSessionExpiry is how long a disconnected persistent session
 	// (and its queued QoS 1 messages) is kept.
 	DefaultSessionExpiry = 7 * 24 * time.Hour
@@ -63,7 +64,7 @@ type Options struct {
 	AllowAnonymousWatch bool         // clients without username may read everything
 
 	MaxPacketSize          uint32 // bytes; 0 means DefaultMaxPacketSize
-	MaxClientWritesPending int32  // 0 means DefaultMaxClientWritesPending
+	MaxClientWritesPending int32  // a watcher's queue; 0 means DefaultMaxClientWritesPending
 
 	Logger     zerolog.Logger        // zero value: discard
 	Registerer prometheus.Registerer // nil: metrics are not registered
@@ -107,6 +108,7 @@ type Broker struct {
 	addrs Addrs
 	lns   []net.Listener
 	conns *tracker
+	sizer *sizer
 
 	closeOnce sync.Once
 	closeErr  error
@@ -166,6 +168,7 @@ func New(o Options) (*Broker, error) {
 	}
 	g.creds.Store(o.Credentials)
 	b.guard = g
+	b.sizer = &sizer{srv: srv, creds: g.creds.Load, watcher: caps.MaximumClientWritesPending}
 	if err := srv.AddHook(g, nil); err != nil {
 		return nil, fmt.Errorf("broker: add guard hook: %w", err)
 	}
@@ -216,7 +219,7 @@ func (b *Broker) listen(o Options, maxPacket int) error {
 			return err
 		}
 		b.addrs.TCP = ln.Addr().String()
-		if err := b.srv.AddListener(listeners.NewNet("tcp", &framedListener{Listener: ln, max: maxPacket})); err != nil {
+		if err := b.srv.AddListener(&sizedListener{id: "tcp", ln: ln, max: maxPacket, sz: b.sizer}); err != nil {
 			return fmt.Errorf("broker: tcp listener: %w", err)
 		}
 	}
@@ -234,7 +237,7 @@ func (b *Broker) listen(o Options, maxPacket int) error {
 		}
 		b.addrs.TLS = ln.Addr().String()
 		tl := tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
-		if err := b.srv.AddListener(listeners.NewNet("tls", &framedListener{Listener: tl, max: maxPacket})); err != nil {
+		if err := b.srv.AddListener(&sizedListener{id: "tls", ln: tl, max: maxPacket, sz: b.sizer}); err != nil {
 			return fmt.Errorf("broker: tls listener: %w", err)
 		}
 	}
@@ -244,7 +247,7 @@ func (b *Broker) listen(o Options, maxPacket int) error {
 			return err
 		}
 		b.addrs.WS = ln.Addr().String()
-		if err := b.srv.AddListener(newWSListener("ws", ln, maxPacket)); err != nil {
+		if err := b.srv.AddListener(newWSListener("ws", ln, maxPacket, b.sizer)); err != nil {
 			return fmt.Errorf("broker: ws listener: %w", err)
 		}
 	}
@@ -312,6 +315,12 @@ func (b *Broker) Drops() map[string]uint64 { return snapshot(&b.count.mu, b.coun
 
 // Refused returns the number of refused connections by reason.
 func (b *Broker) Refused() map[string]uint64 { return snapshot(&b.count.mu, b.count.refused) }
+
+// Sized returns how many clients got a robot's outbound queue and read
+// buffer, and how many a watcher's (see RobotWritesPending).
+func (b *Broker) Sized() (robots, watchers uint64) {
+	return b.sizer.sized[0].Load(), b.sizer.sized[1].Load()
+}
 
 // Info returns a copy of mochi's counters. MessagesDropped counts messages
 // lost because a client's outbound queue was full; InflightDropped, QoS>0

@@ -35,6 +35,9 @@ type framer struct {
 	out []byte // bytes to hand out before reading on
 	// pass is how many bytes of the current packet still go through as is.
 	pass int
+	// onRead, when set, runs once, at the first Read: mochi has created
+	// the client then (see sizer).
+	onRead func()
 }
 
 // errMalformed ends a connection whose framing cannot be followed.
@@ -45,6 +48,10 @@ func newFramer(r io.Reader, max int) *framer {
 }
 
 func (f *framer) Read(p []byte) (int, error) {
+	if f.onRead != nil {
+		f.onRead()
+		f.onRead = nil
+	}
 	for {
 		if len(f.out) > 0 {
 			n := copy(p, f.out)
@@ -218,17 +225,3 @@ type framedConn struct {
 }
 
 func (c *framedConn) Read(p []byte) (int, error) { return c.f.Read(p) }
-
-// framedListener wraps every accepted connection in a framer.
-type framedListener struct {
-	net.Listener
-	max int
-}
-
-func (l *framedListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return &framedConn{Conn: c, f: newFramer(c, l.max)}, nil
-}

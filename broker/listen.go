@@ -124,10 +124,11 @@ type wsListener struct {
 	upgrader  websocket.Upgrader
 	closeOnce sync.Once
 	maxPacket int
+	sz        *sizer
 }
 
-func newWSListener(id string, ln net.Listener, maxPacket int) *wsListener {
-	l := &wsListener{id: id, ln: ln, maxPacket: maxPacket}
+func newWSListener(id string, ln net.Listener, maxPacket int, sz *sizer) *wsListener {
+	l := &wsListener{id: id, ln: ln, maxPacket: maxPacket, sz: sz}
 	l.upgrader = websocket.Upgrader{
 		Subprotocols: []string{"mqtt"},
 		// Browsers of the dashboard connect from the HTTP port's origin;
@@ -159,7 +160,8 @@ func (l *wsListener) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	defer c.Close()
 	wc := &wsConn{Conn: c.UnderlyingConn(), ws: c}
-	_ = l.establish(l.id, &framedConn{Conn: wc, f: newFramer(wc, l.maxPacket)})
+	f := newFramer(wc, l.maxPacket)
+	_ = l.sz.establish(l.establish, l.id, &framedConn{Conn: wc, f: f}, f)
 }
 
 // wsConn is a net.Conn over binary WebSocket messages.
