@@ -41,7 +41,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(wait)
 	for !cond() {
@@ -63,7 +63,7 @@ type running struct {
 
 // start runs the orchestrator on loopback ports with stateDir and waits for
 // its "ready" line.
-func start(t *testing.T, stateDir string, extra ...string) *running {
+func start(t testing.TB, stateDir string, extra ...string) *running {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{cancel: cancel, done: make(chan error, 1), out: &syncBuffer{}, errb: &syncBuffer{}, addrs: map[string]string{}}
