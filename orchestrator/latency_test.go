@@ -111,4 +111,3 @@ func BenchmarkHoldToDirective(b *testing.B) {
 		})
 	}
 }
-

@@ -22,11 +22,11 @@ import (
 	"collaborate/orchestrator/ingest"
 	"collaborate/orchestrator/metrics"
 	"collaborate/orchestrator/mission"
-	"collaborate/robot/simfleet"
 	"collaborate/orchestrator/store"
 	"collaborate/orchestrator/traffic"
 	"collaborate/orchestrator/web"
 	"collaborate/robot/sim"
+	"collaborate/robot/simfleet"
 	"collaborate/topics"
 
 	"github.com/mattn/go-isatty"
