@@ -96,7 +96,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, err
 	}
 	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected argument %q (subcommands: passwd)", fs.Arg(0))
+		return c, fmt.Errorf("unexpected argument %q (subcommands: passwd, conform)", fs.Arg(0))
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return c, errors.New("--tls-cert and --tls-key go together")
@@ -171,6 +171,9 @@ type app struct {
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "passwd" {
 		return runPasswd(args[1:], stdin, stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "conform" {
+		return runConform(ctx, args[1:], stdout, stderr)
 	}
 	cfg, err := parseFlags(args, stderr)
 	if err != nil {
