@@ -53,6 +53,9 @@ type Options struct {
 	// (robot-N.log per process). Default: a temporary directory, removed
 	// after a run that passed.
 	Dir string
+	// FailFast ends the run after the first part in which a rule failed;
+	// the rules it did not reach are skipped.
+	FailFast bool
 	// Progress, when set, gets one line per step as the run goes.
 	Progress io.Writer
 	// Log gets the broker's and the world's logs; default: discard.

@@ -140,6 +140,18 @@ func (rs *results) check(rule string, ok bool, what, broke string, args ...any) 
 	}
 }
 
+// failed reports whether a check failed so far.
+func (rs *results) failed() bool {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	for _, r := range rs.by {
+		if len(r.Failures) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 func (rs *results) result(robot string) *Result {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()

@@ -69,6 +69,10 @@ func (k *kit) script(ctx context.Context) {
 			k.say("run stopped: %v", err)
 			break
 		}
+		if k.o.FailFast && k.res.failed() {
+			stopped = fmt.Sprintf("stopped after %q: a rule failed (fail fast)", ph.name)
+			break
+		}
 	}
 	k.analyse()
 	if stopped != "" {
@@ -525,6 +529,9 @@ func (k *kit) phaseLatches() error {
 		return k.abort("latches", "the resume was not acknowledged")
 	}
 	if !k.waitMoves(15 * time.Second) {
+		if cps := k.rec.messages(0, topics.KindCheckpoint); len(cps) > 0 {
+			return k.abort("latches", "nothing left to drive after the resume: it had reached step 0 while held")
+		}
 		return k.abort("latches", "it did not move within 15 s of the resume, with step 0 released")
 	}
 	k.res.pass("latches", "resume lifts the hold")
