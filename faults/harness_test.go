@@ -69,6 +69,9 @@ type options struct {
 	robotConfig string
 	// accounts are more robot accounts, for clients the test runs itself.
 	accounts []string
+	// python are robots that run the Python example robot
+	// (examples/python-robot) instead of the Go robot.
+	python []string
 }
 
 // fleet is one running system: world, broker, orchestrator, robots.
@@ -227,6 +230,12 @@ func (f *fleet) startRobot(id string) {
 		n = strings.Count(old.Name, "+") + 2
 	}
 	name := id + strings.Repeat("+", n-1)
+	if slices.Contains(f.o.python, id) {
+		py := testkit.PythonWithPaho(f.t)
+		f.robots[id] = testkit.Start(f.t, f.dir, name, py, filepath.Join(root, "examples/python-robot/robot.py"),
+			"--id", id, "--broker", "tcp://"+f.proxies[id].Listen, "--password-file", f.path(id+".pw"), "--world", f.wAddr)
+		return
+	}
 	f.robots[id] = testkit.Start(f.t, f.dir, name, bins["./robot"], args...)
 }
 
