@@ -153,6 +153,7 @@ func New(o Options) (*Broker, error) {
 		return nil, fmt.Errorf("broker credentials: %w", err)
 	}
 	g.creds.Store(o.Credentials)
+	count.setRobots(o.Credentials.robotIDs())
 	b.guard = g
 	if err := srv.AddHook(g, nil); err != nil {
 		return nil, fmt.Errorf("broker: add guard hook: %w", err)
@@ -250,6 +251,7 @@ func (b *Broker) SetCredentials(c *Credentials) error {
 		return err
 	}
 	b.guard.creds.Store(c)
+	b.count.setRobots(c.robotIDs())
 	return nil
 }
 

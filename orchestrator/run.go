@@ -194,6 +194,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if a.m, err = metrics.NewOn(a.metrics); err != nil {
 		return err
 	}
+	a.m.SetRobots(creds.RobotIDs())
 
 	// The decision core, its store and its missions.
 	var mf *mission.File
@@ -270,6 +271,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return err
 		}
 		defer fleet.Close()
+		// The simulated robots' accounts were added since: their series.
+		a.m.SetRobots(creds.RobotIDs())
+		if a.broker != nil {
+			_ = a.broker.SetCredentials(creds)
+		}
 	}
 
 	ln, err := net.Listen("tcp", cfg.httpAddr)
@@ -356,7 +362,11 @@ func (a *app) accept(topic string, payload []byte) error {
 		return err // the store failed: leave it unacknowledged
 	}
 	if err != nil {
-		a.m.Reject(rejectReason(topic))
+		robot := metrics.OtherLabel
+		if t, perr := topics.Parse(topic); perr == nil && t.Robot != "" {
+			robot = t.Robot
+		}
+		a.m.RejectRobot(metrics.CoreReason(metrics.KindOf(topic)), robot)
 	} else if t, perr := topics.Parse(topic); perr == nil && t.Kind == topics.KindPose {
 		a.mu.Lock()
 		a.poseAt[t.Robot] = time.Now()
@@ -373,10 +383,6 @@ func (a *app) accept(topic string, payload []byte) error {
 // shows that status and pose do not.
 func isHeartbeat(topic string) bool {
 	return topic == topics.TopicOrchestratorHeartbeat || strings.HasSuffix(topic, "/"+string(topics.KindHeartbeat))
-}
-
-func rejectReason(topic string) string {
-	return "core_" + string(metrics.KindOf(topic))
 }
 
 // publishOut sends one message of the core. It runs under the runner's
