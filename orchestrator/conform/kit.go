@@ -316,6 +316,22 @@ func (p *process) wait(timeout time.Duration) bool {
 	}
 }
 
+// robotGone says, for a failure, whether the robot's process has exited and
+// the last line it wrote.
+func (k *kit) robotGone() string {
+	p := k.robot
+	name := fmt.Sprintf("robot-%d.log", p.gen)
+	if p.running() {
+		return fmt.Sprintf(" (its output: %s)", name)
+	}
+	last := ""
+	if b, err := os.ReadFile(filepath.Join(k.dir, name)); err == nil {
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		last = lines[len(lines)-1]
+	}
+	return fmt.Sprintf(": the process exited (%v); the last line of %s: %s", p.err, name, oneLine(last))
+}
+
 // stopRobot ends the robot process, if it still runs: SIGTERM, then
 // SIGKILL after 5 s.
 func (k *kit) stopRobot() {

@@ -321,7 +321,7 @@ func (k *kit) phaseConnect() error {
 	}
 	c, ok := k.waitConnect(30*time.Second, k.gen, 0)
 	if !ok {
-		return k.abort("connect", "no CONNECT within 30 s of starting the robot (see its output, robot-1.log)")
+		return k.abort("connect", "no CONNECT within 30 s of starting the robot%s", k.robotGone())
 	}
 	k.checkConnect(c)
 
@@ -739,7 +739,7 @@ func (k *kit) phaseFinal() error {
 	mark := k.rec.mark()
 	c, ok := k.waitConnect(30*time.Second, k.gen, conns[len(conns)-1].N)
 	if !ok {
-		return k.abort("connect", "restarted, no CONNECT within 30 s")
+		return k.abort("connect", "restarted, no CONNECT within 30 s%s", k.robotGone())
 	}
 	k.waitSubscribed(10*time.Second, c.N, "restarted")
 	_, ok = k.rec.waitMessage(10*time.Second, mark, topics.KindStatus, func(m message) bool { return true })
