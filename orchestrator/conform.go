@@ -17,11 +17,12 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := flag.NewFlagSet("orchestrator conform", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		robot   = fs.String("robot", "", "the robot's id (required)")
-		addr    = fs.String("addr", "127.0.0.1:0", "where the robot reaches the kit's broker (port 0: chosen at run time)")
-		worldOn = fs.String("world", "auto", "serve a simulated world at {world}: auto (when the command names {world}), on or off")
-		dir     = fs.String("dir", "", "keep the robot's password file, its files and its output here (default: a temporary directory, kept when a rule fails)")
-		verbose = fs.Bool("v", false, "print each step on stderr as it runs, and what every rule's checks saw")
+		robot    = fs.String("robot", "", "the robot's id (required)")
+		addr     = fs.String("addr", "127.0.0.1:0", "where the robot reaches the kit's broker (port 0: chosen at run time)")
+		worldOn  = fs.String("world", "auto", "serve a simulated world at {world}: auto (when the command names {world}), on or off")
+		dir      = fs.String("dir", "", "keep the robot's password file, its files and its output here (default: a temporary directory, kept when a rule fails)")
+		failFast = fs.Bool("fail-fast", false, "stop after the first part of the run in which a rule failed")
+		verbose  = fs.Bool("v", false, "print each step on stderr as it runs, and what every rule's checks saw")
 	)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `usage: orchestrator conform --robot ID [flags] -- COMMAND ARGS...
@@ -54,7 +55,7 @@ e.g.
 	if fs.NArg() == 0 {
 		return errors.New("conform: no robot command after --")
 	}
-	o := conform.Options{RobotID: *robot, Command: fs.Args(), Addr: *addr, Dir: *dir}
+	o := conform.Options{RobotID: *robot, Command: fs.Args(), Addr: *addr, Dir: *dir, FailFast: *failFast}
 	switch *worldOn {
 	case "auto":
 	case "on", "off":
