@@ -182,17 +182,25 @@ func (k *kit) analyseHeartbeats(msgs []message) {
 		names = append(names, s)
 	}
 	slices.Sort(names)
-	// Whatever the state: in every state its status reported.
-	reported := map[string]bool{}
-	for _, m := range msgs {
-		if st, ok := m.Msg.(*topics.Status); ok {
-			reported[st.State] = true
+	// Whatever the state: in every state its status reported for a second
+	// or more (two heartbeat periods).
+	lasted := map[string]time.Duration{}
+	var last *message
+	for i := range msgs {
+		m := &msgs[i]
+		if _, ok := m.Msg.(*topics.Status); !ok || m.Dup {
+			continue
 		}
+		if last != nil && last.Gen == m.Gen {
+			st := last.Msg.(*topics.Status).State
+			lasted[st] = max(lasted[st], m.At.Sub(last.At))
+		}
+		last = m
 	}
 	for _, must := range []string{topics.StateHolding, topics.StateFailsafe, topics.StateMoving} {
-		if reported[must] {
+		if lasted[must] >= 2*topics.HeartbeatPeriod {
 			k.res.check("heartbeat", states[must] > 0, "heartbeats while "+must,
-				"no heartbeat with state %s, though its status said %s (heartbeat states: %v)", must, must, names)
+				"no heartbeat with state %s, though its status said %s for %v (heartbeat states: %v)", must, must, lasted[must].Round(time.Millisecond), names)
 		}
 	}
 
