@@ -167,6 +167,7 @@ func New(o Options) (*Broker, error) {
 		return nil, fmt.Errorf("broker credentials: %w", err)
 	}
 	g.creds.Store(o.Credentials)
+	count.setRobots(o.Credentials.robotIDs())
 	b.guard = g
 	b.sizer = &sizer{srv: srv, creds: g.creds.Load, watcher: caps.MaximumClientWritesPending}
 	if err := srv.AddHook(g, nil); err != nil {
@@ -272,6 +273,7 @@ func (b *Broker) SetCredentials(c *Credentials) error {
 		return err
 	}
 	b.guard.creds.Store(c)
+	b.count.setRobots(c.robotIDs())
 	return nil
 }
 

@@ -113,6 +113,26 @@ func checkUser(name string, role Role) error {
 	return nil
 }
 
+// robotIDs are the names of the robot accounts.
+func (c *Credentials) robotIDs() []string {
+	var ids []string
+	for _, u := range c.Users {
+		if u.Role == RoleRobot {
+			ids = append(ids, u.Name)
+		}
+	}
+	return ids
+}
+
+// RobotIDs returns the names of the robot accounts: the bounded set of
+// robot ids that metrics label series with.
+func (c *Credentials) RobotIDs() []string {
+	if c == nil {
+		return nil
+	}
+	return c.robotIDs()
+}
+
 // Lookup returns the user called name.
 func (c *Credentials) Lookup(name string) (User, bool) {
 	if c == nil {

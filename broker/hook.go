@@ -116,7 +116,7 @@ func (g *guard) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 			// A will bypasses OnPublish: check it now, and strip it
 			// rather than refuse, as for a publish.
 			atomic.StoreUint32(&cl.Properties.Will.Flag, 0)
-			g.count.drop(DropWillRefused)
+			g.count.drop(DropWillRefused, g.count.robotLabel(role, name))
 			g.log.Warn().Str("client", cl.ID).Str("topic", w.TopicName).Str("reason", reason).
 				Msg("last will stripped: " + why)
 		}
@@ -224,9 +224,10 @@ func (g *guard) OnSubscribe(cl *mqtt.Client, pk packets.Packet) packets.Packet {
 	if cl.Net.Inline {
 		return pk
 	}
+	role, _ := g.roleOf(cl)
 	for _, f := range pk.Filters {
 		if !g.OnACLCheck(cl, f.Filter, false) {
-			g.count.drop(DropSubscribe)
+			g.count.drop(DropSubscribe, g.count.robotLabel(role, string(cl.Properties.Username)))
 			g.log.Warn().Str("client", cl.ID).Str("topic", f.Filter).Str("reason", DropSubscribe).
 				Msg("subscription refused")
 		}
@@ -248,7 +249,7 @@ func (g *guard) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, e
 	if reason == "" {
 		if role == RoleRobot && g.accept != nil {
 			if err := g.accept(Inbound{Topic: t, Msg: msg, Payload: pk.Payload}); err != nil {
-				g.count.drop(DropNotAccepted)
+				g.count.drop(DropNotAccepted, g.count.robotLabel(role, string(cl.Properties.Username)))
 				g.log.Error().Err(err).Str("client", cl.ID).Str("topic", pk.TopicName).
 					Msg("publish not accepted by the orchestrator: left unacknowledged for the robot to resend")
 				// mochi acknowledges and delivers a 3.1.1 publish whatever
@@ -261,7 +262,7 @@ func (g *guard) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, e
 		}
 		return pk, nil
 	}
-	g.count.drop(reason)
+	g.count.drop(reason, g.count.robotLabel(role, string(cl.Properties.Username)))
 	g.log.Warn().Str("client", cl.ID).Str("topic", pk.TopicName).Str("reason", reason).
 		Msg("publish dropped: " + why)
 	return pk, packets.CodeSuccessIgnore
@@ -321,7 +322,8 @@ func (g *guard) OnWillSent(cl *mqtt.Client, pk packets.Packet) {
 
 func (g *guard) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
 	if errors.Is(err, packets.ErrPacketTooLarge) {
-		g.count.drop(DropTooLarge)
+		role, _ := g.roleOf(cl)
+		g.count.drop(DropTooLarge, g.count.robotLabel(role, string(cl.Properties.Username)))
 		g.log.Warn().Str("client", cl.ID).Str("reason", DropTooLarge).Msg("packet over the size limit: connection closed")
 	}
 	g.mu.Lock()

@@ -25,7 +25,24 @@ const (
 )
 
 var dropReasons = []string{DropReadOnly, DropForeignTopic, DropInvalidPayload, DropUnknownUser,
-	DropWillRefused, DropSubscribe, DropTooLarge}
+	DropWillRefused, DropSubscribe, DropTooLarge, DropNotAccepted}
+
+// robotDropReasons are the drops a robot's own publishes and subscriptions
+// can cause: each robot account has these series from the start.
+var robotDropReasons = []string{DropForeignTopic, DropInvalidPayload, DropWillRefused, DropSubscribe,
+	DropTooLarge, DropNotAccepted}
+
+// Values of the drops' "robot" label besides the robot accounts' ids. The
+// label's values are bounded: the credentials' robot accounts (at most
+// MaxRobotLabels of them), and these two.
+const (
+	LabelNotRobot   = "none"  // the client is not a robot: observer, operator, anonymous
+	LabelOtherRobot = "other" // a user no longer in the credentials, or a robot beyond MaxRobotLabels
+)
+
+// MaxRobotLabels bounds the robot ids that get series of their own; robots
+// beyond it count as LabelOtherRobot.
+const MaxRobotLabels = 256
 
 var refuseReasons = []string{RefuseBadCredentials, RefuseAnonymous, RefuseClientID}
 
@@ -34,6 +51,7 @@ type counters struct {
 	mu      sync.Mutex
 	drops   map[string]uint64
 	refused map[string]uint64
+	robots  map[string]bool // robot ids with series of their own
 
 	dropVec    *prometheus.CounterVec
 	refusedVec *prometheus.CounterVec
@@ -43,17 +61,19 @@ func newCounters(reg prometheus.Registerer, info func() (dropped, inflightDroppe
 	c := &counters{
 		drops:   map[string]uint64{},
 		refused: map[string]uint64{},
+		robots:  map[string]bool{},
 		dropVec: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "collaborate_broker_drops_total",
-			Help: "Publishes acknowledged and dropped by the broker, by reason.",
-		}, []string{"reason"}),
+			Help: "Publishes (and subscriptions) acknowledged and dropped by the broker, by reason and by robot: a robot account's id, none for other roles, other for unknown users.",
+		}, []string{"reason", "robot"}),
 		refusedVec: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "collaborate_broker_refused_connections_total",
 			Help: "Connections refused by the broker, by reason.",
 		}, []string{"reason"}),
 	}
 	for _, r := range dropReasons {
-		c.dropVec.WithLabelValues(r)
+		c.dropVec.WithLabelValues(r, LabelNotRobot)
+		c.dropVec.WithLabelValues(r, LabelOtherRobot)
 	}
 	for _, r := range refuseReasons {
 		c.refusedVec.WithLabelValues(r)
@@ -94,11 +114,54 @@ func newCounters(reg prometheus.Registerer, info func() (dropped, inflightDroppe
 	return c, nil
 }
 
-func (c *counters) drop(reason string) {
+// setRobots gives the robot accounts their series, at zero until a drop,
+// so that a robot's own drops can be found (and alerted on) from the start.
+// The set only grows: a robot removed from the credentials keeps its
+// series.
+func (c *counters) setRobots(ids []string) {
+	c.mu.Lock()
+	var added []string
+	for _, id := range ids {
+		if !c.robots[id] && len(c.robots) < MaxRobotLabels {
+			c.robots[id] = true
+			added = append(added, id)
+		}
+	}
+	vec := c.dropVec
+	c.mu.Unlock()
+	for _, id := range added {
+		for _, r := range robotDropReasons {
+			vec.WithLabelValues(r, id)
+		}
+	}
+}
+
+// robotLabel is the "robot" label of a client: its id for a robot account,
+// LabelNotRobot for the other roles, LabelOtherRobot for anything else.
+func (c *counters) robotLabel(role Role, name string) string {
+	switch role {
+	case RoleRobot:
+		// A robot account added to the credentials in place since
+		// (orchestrator --sim adds its robots) gets its series now.
+		c.setRobots([]string{name})
+		c.mu.Lock()
+		known := c.robots[name]
+		c.mu.Unlock()
+		if known {
+			return name
+		}
+		return LabelOtherRobot
+	case RoleOrchestrator, RoleObserver, RoleOperator, roleAnonymous:
+		return LabelNotRobot
+	}
+	return LabelOtherRobot
+}
+
+func (c *counters) drop(reason, robot string) {
 	c.mu.Lock()
 	c.drops[reason]++
 	c.mu.Unlock()
-	c.dropVec.WithLabelValues(reason).Inc()
+	c.dropVec.WithLabelValues(reason, robot).Inc()
 }
 
 func (c *counters) refuse(reason string) {

@@ -80,6 +80,9 @@ type options struct {
 	// render), and robotBin the robot binary (default the plain build).
 	robotArgs []string
 	robotBin  string
+	// python are robots that run the Python example robot
+	// (examples/python-robot) instead of the Go robot.
+	python []string
 }
 
 // fleet is one running system: world, broker, orchestrator, robots.
@@ -250,6 +253,12 @@ func (f *fleet) startRobot(id string) {
 		n = strings.Count(old.Name, "+") + 2
 	}
 	name := id + strings.Repeat("+", n-1)
+	if slices.Contains(f.o.python, id) {
+		py := testkit.PythonWithPaho(f.t)
+		f.robots[id] = testkit.Start(f.t, f.dir, name, py, filepath.Join(root, "examples/python-robot/robot.py"),
+			"--id", id, "--broker", "tcp://"+f.proxies[id].Listen, "--password-file", f.path(id+".pw"), "--world", f.wAddr)
+		return
+	}
 	f.robots[id] = testkit.Start(f.t, f.dir, name, f.o.robotBin, args...)
 }
 

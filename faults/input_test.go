@@ -42,7 +42,7 @@ func TestOversizedPayload(t *testing.T) {
 		t.Fatalf("r9 was disconnected for the oversized publish: %v", err)
 	case <-time.After(3 * time.Second):
 	}
-	if !strings.Contains(f.metrics(), `collaborate_broker_drops_total{reason="packet_too_large"} 1`) {
+	if !strings.Contains(f.metrics(), `collaborate_broker_drops_total{reason="packet_too_large",robot="r9"} 1`) {
 		t.Errorf("the oversized packet is not counted in /metrics")
 	}
 	f.waitDone()

@@ -106,7 +106,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, err
 	}
 	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected argument %q (subcommands: passwd)", fs.Arg(0))
+		return c, fmt.Errorf("unexpected argument %q (subcommands: passwd, conform)", fs.Arg(0))
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return c, errors.New("--tls-cert and --tls-key go together")
@@ -193,6 +193,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if len(args) > 0 && args[0] == "passwd" {
 		return runPasswd(args[1:], stdin, stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "conform" {
+		return runConform(ctx, args[1:], stdout, stderr)
+	}
 	cfg, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
@@ -212,6 +215,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if a.m, err = metrics.NewOn(a.metrics); err != nil {
 		return err
 	}
+	a.m.SetRobots(creds.RobotIDs())
 
 	// The decision core, its store and its missions.
 	var mf *mission.File
@@ -297,6 +301,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return err
 		}
 		defer fleet.Close()
+		// The simulated robots' accounts were added since: their series.
+		a.m.SetRobots(creds.RobotIDs())
+		if a.broker != nil {
+			_ = a.broker.SetCredentials(creds)
+		}
 	}
 
 	// Robot processes beside this one.
@@ -431,7 +440,7 @@ func (a *app) take(it ingest.Item) error {
 		return err // the store failed: leave it unacknowledged
 	}
 	if err != nil {
-		a.m.Reject("core_" + string(it.Topic.Kind))
+		a.m.RejectRobot(metrics.CoreReason(it.Topic.Kind), it.Topic.Robot)
 	} else if it.Topic.Kind == topics.KindPose {
 		a.mu.Lock()
 		a.poseAt[it.Topic.Robot] = it.At

@@ -94,3 +94,21 @@ func Tail(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// PythonWithPaho returns /usr/bin/python3 when it imports paho-mqtt
+// (Debian's python3-paho-mqtt), or skips the test saying what to install
+// (fails under RequireTools). The python3 first on PATH may be another one
+// without Debian's packages.
+func PythonWithPaho(t testing.TB) string {
+	t.Helper()
+	const py = "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import paho.mqtt.client").Run(); err == nil {
+		return py
+	}
+	msg := py + " cannot import paho.mqtt (apt-get install python3-paho-mqtt)"
+	if RequireTools() {
+		t.Fatalf("%s, and COLLABORATE_REQUIRE_TOOLS=1", msg)
+	}
+	t.Skip(msg)
+	return ""
+}

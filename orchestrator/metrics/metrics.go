@@ -17,11 +17,30 @@ import (
 // Namespace prefixes every metric of this package.
 const Namespace = "collaborate_orchestrator"
 
-// MaxReasons bounds the distinct values of the reject "reason" label.
+// MaxReasons bounds the distinct values of the reject "reason" label,
+// OtherLabel included.
 const MaxReasons = 32
 
-// OtherLabel is the label value for kinds or reasons outside the known set.
+// OtherLabel is the label value for kinds, reasons or robots outside the
+// known set.
 const OtherLabel = "other"
+
+// NotRobot is the "robot" label of a reject that is no robot's: a login, a
+// control request, a message of the orchestrator's own.
+const NotRobot = "none"
+
+// MaxRobots bounds the robot ids that get reject series of their own (the
+// credentials' robot accounts); robots beyond it count as OtherLabel.
+const MaxRobots = 256
+
+// Reasons of rejects that are no robot's, counted with robot="none" from
+// the start.
+var otherReasons = []string{"invalid_outgoing", "login", "login_role", "login_rate_limited",
+	"cross_origin", "control_unauthenticated"}
+
+// CoreReason is the reject reason of a robot's message of kind k that the
+// decision core refused.
+func CoreReason(k topics.Kind) string { return "core_" + string(k) }
 
 // Buckets of the histograms, in seconds.
 var (
@@ -41,7 +60,9 @@ type Metrics struct {
 	outOther   prometheus.Counter
 	rejects    *prometheus.CounterVec
 	mu         sync.Mutex
-	reasons    map[string]prometheus.Counter
+	reasons    map[string]bool                  // reasons with series
+	robots     map[string]bool                  // robot ids with series
+	rejectsBy  map[[2]string]prometheus.Counter // (reason, robot)
 	online     prometheus.Gauge
 	holds      prometheus.Counter
 	holdsEnded prometheus.Counter
@@ -72,7 +93,7 @@ func New() *Metrics {
 // fails when one of them is already registered there.
 func NewOn(reg *prometheus.Registry) (*Metrics, error) {
 	m := &Metrics{reg: reg, in: map[string]prometheus.Counter{}, out: map[string]prometheus.Counter{},
-		reasons: map[string]prometheus.Counter{}}
+		reasons: map[string]bool{}, robots: map[string]bool{}, rejectsBy: map[[2]string]prometheus.Counter{}}
 	inVec := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: Namespace, Name: "messages_in_total",
 		Help: "MQTT messages received by the orchestrator, by topic kind.",
@@ -89,8 +110,18 @@ func NewOn(reg *prometheus.Registry) (*Metrics, error) {
 	m.outOther = outVec.WithLabelValues(OtherLabel)
 	m.rejects = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: Namespace, Name: "rejects_total",
-		Help: "Messages or requests rejected by the orchestrator, by reason.",
-	}, []string{"reason"})
+		Help: "Messages or requests rejected by the orchestrator, by reason and by robot: a robot account's id, other for any other robot, none for what is no robot's.",
+	}, []string{"reason", "robot"})
+	// Every series a reject can land in exists from the start, at zero,
+	// except those of the robot accounts, which SetRobots adds.
+	for _, r := range otherReasons {
+		m.counter(r, NotRobot)
+	}
+	for _, k := range topics.RobotPublishes {
+		m.counter(CoreReason(k), OtherLabel)
+	}
+	m.counter(OtherLabel, NotRobot)
+	m.counter(OtherLabel, OtherLabel)
 	m.online = prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: Namespace, Name: "robots_online",
 		Help: "Robots currently online.",
@@ -189,18 +220,55 @@ func KindOf(topic string) topics.Kind {
 	return t.Kind
 }
 
-// Reject counts one rejection. reason should come from a small fixed set
-// (a message kind, "checkpoint", "login", ...).
-func (m *Metrics) Reject(reason string) {
-	m.mu.Lock()
-	c, ok := m.reasons[reason]
-	if !ok {
+// counter returns the series (reason, robot), made on first use; mu is
+// held or not yet shared.
+func (m *Metrics) counter(reason, robot string) prometheus.Counter {
+	if !m.reasons[reason] {
 		if len(m.reasons) >= MaxReasons {
 			reason = OtherLabel
 		}
-		c = m.rejects.WithLabelValues(reason)
-		m.reasons[reason] = c
+		m.reasons[reason] = true
 	}
+	key := [2]string{reason, robot}
+	c, ok := m.rejectsBy[key]
+	if !ok {
+		c = m.rejects.WithLabelValues(reason, robot)
+		m.rejectsBy[key] = c
+	}
+	return c
+}
+
+// SetRobots gives robot accounts their reject series, at zero until a
+// reject, so that a robot's own rejects can be found from the start: the
+// credentials' robot accounts, a bounded set (at most MaxRobots; the set
+// only grows). Any other robot counts as OtherLabel.
+func (m *Metrics) SetRobots(ids []string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, id := range ids {
+		if m.robots[id] || len(m.robots) >= MaxRobots {
+			continue
+		}
+		m.robots[id] = true
+		for _, k := range topics.RobotPublishes {
+			m.counter(CoreReason(k), id)
+		}
+	}
+}
+
+// Reject counts one rejection that is no robot's. reason should come from
+// a small fixed set ("login", "invalid_outgoing", ...); past MaxReasons
+// distinct reasons, the others count as OtherLabel.
+func (m *Metrics) Reject(reason string) { m.RejectRobot(reason, NotRobot) }
+
+// RejectRobot counts one rejection of robot's message: robot is its id when
+// SetRobots named it, else it counts as OtherLabel.
+func (m *Metrics) RejectRobot(reason, robot string) {
+	m.mu.Lock()
+	if robot != NotRobot && !m.robots[robot] {
+		robot = OtherLabel
+	}
+	c := m.counter(reason, robot)
 	m.mu.Unlock()
 	c.Inc()
 }

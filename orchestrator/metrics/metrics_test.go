@@ -64,7 +64,7 @@ func TestValues(t *testing.T) {
 		{"unknown topic", p + `messages_in_total{kind="other"} 1`},
 		{"fixed kind out", p + `messages_out_total{kind="fleet/map"} 1`},
 		{"cmd out", p + `messages_out_total{kind="cmd"} 1`},
-		{"rejects", p + `rejects_total{reason="pose"} 2`},
+		{"rejects", p + `rejects_total{reason="pose",robot="none"} 2`},
 		{"online", p + `robots_online 4`},
 		{"holds", p + `holds_issued_total 2`},
 		{"released", p + `holds_released_total 2`},
@@ -92,12 +92,81 @@ func TestRejectReasonsBounded(t *testing.T) {
 		m.Reject(fmt.Sprintf("r%d", i))
 	}
 	text := scrape(t, m)
-	n := strings.Count(text, metrics.Namespace+"_rejects_total{")
-	if n != metrics.MaxReasons+1 {
-		t.Errorf("got %d reason series, want %d (MaxReasons plus other)", n, metrics.MaxReasons+1)
+	reasons := labelValues(text, metrics.Namespace+"_rejects_total{", "reason")
+	if len(reasons) != metrics.MaxReasons || !reasons[metrics.OtherLabel] {
+		t.Errorf("got %d reasons, want MaxReasons (%d), other among them", len(reasons), metrics.MaxReasons)
 	}
-	if !strings.Contains(text, metrics.Namespace+`_rejects_total{reason="other"} 10`) {
+	if !strings.Contains(text, metrics.Namespace+`_rejects_total{reason="other",robot="none"}`) {
 		t.Errorf("the overflow reasons should count as other")
+	}
+}
+
+// labelValues collects the values of label in the series of a metric.
+func labelValues(text, prefix, label string) map[string]bool {
+	out := map[string]bool{}
+	for _, l := range strings.Split(text, "\n") {
+		rest, ok := strings.CutPrefix(l, prefix)
+		if !ok {
+			continue
+		}
+		i := strings.Index(rest, label+`="`)
+		if i < 0 {
+			continue
+		}
+		v := rest[i+len(label)+2:]
+		out[v[:strings.Index(v, `"`)]] = true
+	}
+	return out
+}
+
+// Every reject series exists from the start, at zero: a robot account's
+// for each kind it publishes, once SetRobots named it, and the others'.
+// A robot's rejects land in its own series, an unknown robot's in other's.
+func TestRejectSeriesFromTheStart(t *testing.T) {
+	m := metrics.New()
+	m.SetRobots([]string{"r1", "r2"})
+	p := metrics.Namespace + "_rejects_total"
+	text := scrape(t, m)
+	for _, line := range []string{
+		p + `{reason="core_checkpoint",robot="r1"} 0`,
+		p + `{reason="core_pose",robot="r2"} 0`,
+		p + `{reason="core_status",robot="other"} 0`,
+		p + `{reason="login",robot="none"} 0`,
+		p + `{reason="invalid_outgoing",robot="none"} 0`,
+	} {
+		if !strings.Contains(text, line) {
+			t.Errorf("before any reject, /metrics lacks %s", line)
+		}
+	}
+	m.RejectRobot(metrics.CoreReason(topics.KindCheckpoint), "r1")
+	m.RejectRobot(metrics.CoreReason(topics.KindCheckpoint), "r9")
+	text = scrape(t, m)
+	for _, line := range []string{
+		p + `{reason="core_checkpoint",robot="r1"} 1`,
+		p + `{reason="core_checkpoint",robot="other"} 1`,
+		p + `{reason="core_checkpoint",robot="r2"} 0`,
+	} {
+		if !strings.Contains(text, line) {
+			t.Errorf("/metrics lacks %s", line)
+		}
+	}
+}
+
+// The robot label's values are bounded: at most MaxRobots robot accounts,
+// plus other and none.
+func TestRejectRobotsBounded(t *testing.T) {
+	m := metrics.New()
+	var ids []string
+	for i := range metrics.MaxRobots + 20 {
+		ids = append(ids, fmt.Sprintf("r%d", i))
+	}
+	m.SetRobots(ids)
+	for _, id := range ids {
+		m.RejectRobot(metrics.CoreReason(topics.KindPose), id)
+	}
+	robots := labelValues(scrape(t, m), metrics.Namespace+"_rejects_total{", "robot")
+	if len(robots) != metrics.MaxRobots+2 {
+		t.Errorf("%d values of the robot label, want MaxRobots (%d) plus other and none", len(robots), metrics.MaxRobots)
 	}
 }
 
@@ -111,8 +180,11 @@ func TestPromtool(t *testing.T) {
 		t.Skip("promtool not found (Debian package prometheus); set COLLABORATE_REQUIRE_TOOLS=1 to fail instead")
 	}
 	m := metrics.New()
+	m.SetRobots([]string{"r1", "r2"})
 	m.MessageIn(topics.KindPose)
 	m.Reject("checkpoint")
+	m.RejectRobot(metrics.CoreReason(topics.KindPose), "r1")
+	m.RejectRobot(metrics.CoreReason(topics.KindPose), "stranger")
 	m.HoldEnded(time.Second)
 	m.HoldLatency(time.Millisecond)
 	text := scrape(t, m)

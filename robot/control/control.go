@@ -51,8 +51,11 @@ func (l *Loop) Stats() Stats {
 // Tick runs one control step.
 func (l *Loop) Tick() {
 	in := pilot.Input{Now: l.Clock.Now()}
-	l.drain(&in) // in the order the broker sent them (robot/link)
+	// The link's state before its messages: whatever arrived before the
+	// heartbeat that made the link fit to move (a retained fleet stop) is
+	// then in this very tick.
 	st := l.Link.State()
+	l.drain(&in) // in the order the broker sent them (robot/link)
 	in.Link = pilot.LinkState{Connected: st.Connected, OrchestratorOnline: st.OrchestratorOnline, Reason: st.Reason}
 
 	dets, err := l.Detector.Detect()

@@ -291,15 +291,23 @@ func (l *Link) Stamp(k topics.Kind) topics.Header {
 	return topics.Stamp(l.id, l.seq[k], l.opts.Now())
 }
 
-// subscriptions are what a robot listens to, each at its topic's QoS.
-func (l *Link) subscriptions() map[string]byte {
-	return map[string]byte{
+// subscriptions are what a robot listens to, each at its topic's QoS, in
+// two SUBSCRIBEs: the retained topics first, the heartbeat once they are
+// granted. A broker sends a SUBSCRIBE's retained messages after its SUBACK,
+// one filter after another, so a heartbeat could otherwise come between a
+// retained route and the retained fleet stop, and the robot would move on
+// the route before it hears the stop; subscribed last, the first heartbeat
+// (the robot moves only once it hears one) comes after every retained
+// message.
+func (l *Link) subscriptions() []map[string]byte {
+	return []map[string]byte{{
 		topics.Robot(l.id, topics.KindCmd): topics.PolicyOf(topics.KindCmd).QoS,
 		topics.TopicFleetCmd:               topics.PolicyOf(topics.KindFleetCmd).QoS,
 		topics.TopicFleetMap:               topics.PolicyOf(topics.KindFleetMap).QoS,
 		topics.TopicOrchestratorStatus:     topics.PolicyOf(topics.KindOrchestratorStatus).QoS,
-		topics.TopicOrchestratorHeartbeat:  topics.PolicyOf(topics.KindOrchestratorHeartbeat).QoS,
-	}
+	}, {
+		topics.TopicOrchestratorHeartbeat: topics.PolicyOf(topics.KindOrchestratorHeartbeat).QoS,
+	}}
 }
 
 // onConnect runs in its own goroutine (paho starts it) after every
@@ -313,23 +321,24 @@ func (l *Link) onConnect(c mqtt.Client) {
 	l.orchOnline, l.hbAt, l.hbEpoch = false, time.Time{}, 0
 	l.mu.Unlock()
 
-	subs := l.subscriptions()
-	for {
-		if l.isClosed() || !c.IsConnectionOpen() || l.generation() != gen {
-			return
-		}
-		err := l.subscribe(c, subs)
-		if err == nil {
-			break
-		}
-		l.n.subscribeRetries.Add(1)
-		l.log.Error().Err(err).Msg("mqtt subscribe failed, retrying")
-		t := time.NewTimer(l.opts.RetryInterval)
-		select {
-		case <-t.C:
-		case <-l.done:
-			t.Stop()
-			return
+	for _, subs := range l.subscriptions() {
+		for {
+			if l.isClosed() || !c.IsConnectionOpen() || l.generation() != gen {
+				return
+			}
+			err := l.subscribe(c, subs)
+			if err == nil {
+				break
+			}
+			l.n.subscribeRetries.Add(1)
+			l.log.Error().Err(err).Msg("mqtt subscribe failed, retrying")
+			t := time.NewTimer(l.opts.RetryInterval)
+			select {
+			case <-t.C:
+			case <-l.done:
+				t.Stop()
+				return
+			}
 		}
 	}
 	l.mu.Lock()
@@ -449,9 +458,15 @@ func (l *Link) Publish(kind topics.Kind, msg topics.Message) error {
 	if err != nil {
 		return fmt.Errorf("link: publish %s: %w", kind, err)
 	}
-	if s := topics.HeaderOf(msg).Sender; s != l.id {
-		return fmt.Errorf("link: publish %s: sender %q is not this robot %q", kind, s, l.id)
+	h := topics.HeaderOf(msg)
+	if h.Sender != l.id {
+		return fmt.Errorf("link: publish %s: sender %q is not this robot %q", kind, h.Sender, l.id)
 	}
+	// The link's own messages of this kind (the offline status at Close)
+	// go on above the caller's seq: one topic, one increasing seq.
+	l.seqMu.Lock()
+	l.seq[kind] = max(l.seq[kind], h.Seq)
+	l.seqMu.Unlock()
 	if l.isClosed() {
 		return errors.New("link: closed")
 	}

@@ -650,7 +650,14 @@ func (p *Pilot) event(now time.Time, out *Output, e topics.Event) {
 	out.Publish = append(out.Publish, Msg{Kind: topics.KindEvents, Body: &e})
 }
 
+// stamp heads the next message of kind k. Each kind's seq starts from the
+// time of its first message in milliseconds (the header rule): a robot that
+// restarts goes on above the seqs of its previous run, its last will's
+// included.
 func (p *Pilot) stamp(k topics.Kind, now time.Time) topics.Header {
+	if p.seq[k] == 0 {
+		p.seq[k] = uint64(max(now.UnixMilli(), 0))
+	}
 	p.seq[k]++
 	return topics.Stamp(p.cfg.ID, p.seq[k], now)
 }
