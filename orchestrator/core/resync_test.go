@@ -275,3 +275,33 @@ func TestMapperDeclines(t *testing.T) {
 	}
 	h2.one(must(h2.c.Sweep(h2.now, "r2")), "r2", topics.DirMap)
 }
+
+// A robot an operator holds or stops, or the whole fleet stopped, is
+// planned as an obstacle with no route: the planner grants it no leg it
+// cannot drive. Resumed, it is planned again.
+func TestOperatorHeldRobotIsAnObstacle(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "o.db")
+	withMap(t, path)
+	h := newHarness(t, Config{Missions: missionsFile(t, twoRobots)}, openStore(t, path))
+	h.routeThenResume(h.must("r1", status(topics.StateIdle)), "r1")
+	h.tick(50 * time.Millisecond)
+	if r, _ := h.pl.last("r1"); len(r.Route) != 3 {
+		t.Fatalf("r1 before the stop: %+v", r)
+	}
+	must(h.c.Stop(h.now, "r1"))
+	h.tick(50 * time.Millisecond)
+	if r, _ := h.pl.last("r1"); len(r.Route) != 0 || !r.Online {
+		t.Fatalf("r1 stopped by the operator, as the planner sees it: %+v", r)
+	}
+	must(h.c.Resume(h.now, "r1"))
+	h.c.FleetStop(h.now)
+	h.tick(50 * time.Millisecond)
+	if r, _ := h.pl.last("r1"); len(r.Route) != 0 {
+		t.Fatalf("r1 during a fleet stop: %+v", r)
+	}
+	h.c.FleetResume(h.now)
+	h.tick(50 * time.Millisecond)
+	if r, _ := h.pl.last("r1"); len(r.Route) != 3 {
+		t.Fatalf("r1 resumed: %+v", r)
+	}
+}

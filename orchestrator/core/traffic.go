@@ -52,11 +52,13 @@ func (c *Core) trafficRobot(id string) traffic.Robot {
 			}
 			r.Route = append(r.Route, traffic.Point{X: x, Y: y})
 		}
-		if !k.sent {
-			// No route directive in force (not yet, or it went offline):
-			// nothing to plan, but it stands where it is, an obstacle.
-			// The planner keeps its state (a traffic hold it waits on)
-			// until it is back.
+		if !k.sent || k.operatorHold || k.stopped || c.fleetStopped {
+			// No route directive in force (not yet, or it went offline),
+			// or an operator stopped it: nothing to plan, but it stands
+			// where it is, an obstacle. A leg granted to a robot that
+			// cannot drive it would let others plan around a robot that is
+			// not where the plan says. The planner keeps its state (a
+			// traffic hold it waits on) until it is back.
 			r.Route, r.Step, r.Done = nil, 0, false
 		}
 		if x, y, ok := c.parkSpot(id); ok && len(r.Route) > 0 {
