@@ -202,12 +202,14 @@ func (f *fleet) startMosquitto() {
 }
 
 // startOrchestrator starts (or restarts) the orchestrator on the same
-// ports and state dir.
+// ports and state dir, and logs the test's HTTP client in: reading the
+// fleet needs a login, and sessions do not survive a restart.
 func (f *fleet) startOrchestrator() {
 	f.t.Helper()
 	f.runs++
 	f.orch = testkit.Start(f.t, f.dir, fmt.Sprintf("orchestrator-%d", f.runs), bins["./orchestrator"], f.orchArgs...)
 	f.orch.WaitOutput(f.t, 15*time.Second, "ready")
+	f.login()
 }
 
 // startRobot starts (or restarts) robot id's process, through its proxy.
@@ -314,7 +316,8 @@ func (f *fleet) midRoute() string {
 	return id
 }
 
-// login logs the test's HTTP client in as the operator.
+// login logs the test's HTTP client in as the operator: its session reads
+// the fleet and controls it.
 func (f *fleet) login() {
 	f.t.Helper()
 	body := fmt.Sprintf(`{"user":%q,"password":%q}`, operator, operatorPass)
