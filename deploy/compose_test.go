@@ -26,8 +26,23 @@ import (
 func TestMain(m *testing.M) {
 	// Under the name docker, this test binary is the fake engine's
 	// command, for the README's commands (see engine_test.go).
-	if filepath.Base(os.Args[0]) == "docker" {
+	switch filepath.Base(os.Args[0]) {
+	case "docker":
 		os.Exit(fakeDocker(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	case "pi-boot":
+		// The README test's Pi starts the robot unit install-robot.sh
+		// enabled, unless it runs (see pi_test.go).
+		root := os.Getenv("PI_ROOT")
+		if b, err := os.ReadFile(filepath.Join(root, "run/robot.pid")); err == nil {
+			if pid, _ := strconv.Atoi(strings.TrimSpace(string(b))); pid > 0 && syscall.Kill(pid, 0) == nil {
+				os.Exit(0)
+			}
+		}
+		if _, err := bootRobot(root, os.Getenv("PI_WORLD")); err != nil {
+			fmt.Fprintln(os.Stderr, "pi-boot:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }

@@ -474,6 +474,10 @@ func (e *engine) up(profiles []string, build bool, only []string, stdout io.Writ
 		if len(s.Profiles) > 0 && !slices.ContainsFunc(s.Profiles, func(p string) bool { return slices.Contains(profiles, p) }) {
 			continue
 		}
+		if !build && e.pid(name) != 0 {
+			fmt.Fprintf(stdout, "%s is up to date\n", name) // as compose leaves a running, unchanged service
+			continue
+		}
 		if _, err := os.Stat(filepath.Join(e.dir, "image", "config.json")); build || err != nil {
 			if s.Build == nil {
 				return fmt.Errorf("service %s has no build and no image here", name)

@@ -180,7 +180,7 @@ func runEnroll(args []string, env environ, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "enroll: %s %s, broker %s; its account is in %s\n", verb, id, v.Broker, files.own)
 	fmt.Fprintf(stderr, "enroll: face markers %d (front), %d (left), %d (back), %d (right): print them and stick them on\n", faceBase, faceBase+1, faceBase+2, faceBase+3)
 	fmt.Fprintf(stderr, "enroll: bundle: %s (robot.yaml, password, %sinstall-robot.sh, robot.service)\n", where, map[bool]string{true: "ca.crt, "}[tlsWanted])
-	fmt.Fprintf(stderr, "enroll: on the Pi: tar xzf %s.tar.gz && sudo %s/install-robot.sh --binary ./robot\n", id, id)
+	fmt.Fprintf(stderr, "enroll: on the Pi: tar xzf %s.tar.gz && sudo %s/install-robot.sh   (--binary PATH to install a robot binary too)\n", id, id)
 	return nil
 }
 
