@@ -193,9 +193,9 @@ func TestReadmeLaptop(t *testing.T) {
 	all := strings.Join(outs, "\n")
 	for _, want := range []string{
 		"their passwords are in /state/initial-passwords.txt", // docker compose logs
-		`"state":"online"`,                 // mosquitto_sub: the orchestrator's status
-		`"robots":`,                        // curl: the fleet, read as watch
-		`"robot":"r1","route":[3,9,5]`,     // the route PUT
+		`"state":"online"`,             // mosquitto_sub: the orchestrator's status
+		`"robots":`,                    // curl: the fleet, read as watch
+		`"robot":"r1","route":[3,9,5]`, // the route PUT
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("the README's commands did not print %q", want)

@@ -99,7 +99,9 @@ func TestPrometheusScrape(t *testing.T) {
 			}
 		}
 		return len(health) == 2
-	}, func() string { return fmt.Sprintf("targets %+v\nprometheus:\n%s", health, testkit.Tail(p.Err.String(), 20)) })
+	}, func() string {
+		return fmt.Sprintf("targets %+v\nprometheus:\n%s", health, testkit.Tail(p.Err.String(), 20))
+	})
 	if h := health["collaborate"]; h.Health != "up" {
 		t.Errorf("the job of deploy/prometheus.yml: %+v, want up", h)
 	}
