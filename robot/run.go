@@ -54,7 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		hwKind     = fs.String("hw", "sim", "hardware backend: sim (alone in a simulated arena), sitl (a body in a `robot world` server) or pi")
 		worldAddr  = fs.String("world", "127.0.0.1:7400", "with --hw sitl: the world server's address")
 		id         = fs.String("id", "", "robot id (overrides the config)")
-		broker     = fs.String("broker", "", "broker URL, e.g. tcp://laptop:1883 (overrides the config)")
+		broker     = fs.String("broker", "", "broker URL, e.g. tcp://laptop:1883, or a comma-separated list of a cluster's nodes (overrides the config)")
 		passFile   = fs.String("password-file", "", "file holding this robot's MQTT password (overrides the config)")
 		tlsCA      = fs.String("tls-ca", "", "CA certificate for a tls:// broker (overrides the config)")
 		storeDir   = fs.String("store-dir", "", "on-disk outbox for QoS 1 messages (overrides the config)")
