@@ -200,7 +200,7 @@ type app struct {
 }
 
 // subcommands are run's first-argument commands.
-var subcommands = []string{"passwd", "passwords", "ca", "enroll"}
+var subcommands = []string{"passwd", "passwords", "ca", "enroll", "nats-auth"}
 
 // run is the whole program; main only adds signals, the environment and
 // the exit code.
@@ -215,6 +215,8 @@ func run(ctx context.Context, args []string, env environ, stdin io.Reader, stdou
 			return runCA(args[1:], env, stdout, stderr)
 		case "enroll":
 			return runEnroll(args[1:], env, stdout, stderr)
+		case "nats-auth":
+			return runNATSAuth(args[1:], env, stdout, stderr)
 		}
 	}
 	cfg, err := parseFlags(args, env, stderr)
