@@ -84,7 +84,8 @@ func merge(layers ...*broker.Credentials) (*broker.Credentials, error) {
 		}
 	}
 	slices.SortFunc(out.Users, func(a, b broker.User) int { return strings.Compare(a.Name, b.Name) })
-	// Lookup indexes the users and says whether they hold together.
+	// Index now, while nobody else holds them: Lookup indexes on first use,
+	// and the broker and the dashboard would race to do it.
 	if len(out.Users) > 0 {
 		if _, ok := out.Lookup(out.Users[0].Name); !ok {
 			return nil, errors.New("credentials: the merged users do not index")
