@@ -216,16 +216,23 @@ func (b *Browser) HasNotice(kind, text string) (bool, string) {
 	return false, fmt.Sprintf("notices %q lack a %s notice with %q", ns, kind, text)
 }
 
-// Click clicks the element matching a CSS selector.
+// Click clicks the element matching a CSS selector, as the user would:
+// the element's click(), in the page. (chromedp's DOM queries track every
+// node change, and the live arena changes 20 times a second: on a loaded
+// machine they fell minutes behind.)
 func (b *Browser) Click(sel string) {
 	b.t.Helper()
-	b.Run(chromedp.ScrollIntoView(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
+	b.Eventually("the element "+sel+" to click", 30*time.Second, func() (bool, string) {
+		ok := Eval[bool](b, fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e || e.disabled || e.offsetParent === null) return false; e.scrollIntoView({block: 'nearest'}); e.click(); return true })()`, sel))
+		return ok, sel + " is missing, hidden or disabled"
+	})
 }
 
-// Login logs in through the page's form.
+// Login logs in through the page's form: it types user and password and
+// presses the button.
 func (b *Browser) Login(user, pass string) {
 	b.t.Helper()
-	b.Run(chromedp.SetValue(chromedp.CSS("#login-user"), user), chromedp.SetValue(chromedp.CSS("#login-pass"), pass))
+	Eval[bool](b, fmt.Sprintf(`(() => { document.querySelector('#login-user').value = %q; document.querySelector('#login-pass').value = %q; return true })()`, user, pass))
 	b.Click("#login-submit")
 }
 
