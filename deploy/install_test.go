@@ -17,6 +17,9 @@ import (
 	"collaborate/internal/testkit"
 )
 
+// binDir holds the binaries once built; TestMain removes it.
+var binDir string
+
 // binaries are the static orchestrator and robot, built once per test
 // binary from this checkout.
 var binaries = sync.OnceValues(func() (map[string]string, error) {
@@ -28,6 +31,7 @@ var binaries = sync.OnceValues(func() (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	binDir = dir
 	out := map[string]string{}
 	for _, pkg := range []string{"orchestrator", "robot"} {
 		out[pkg] = filepath.Join(dir, pkg)
