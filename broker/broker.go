@@ -54,7 +54,11 @@ type Options struct {
 	TLSAddr string // needs TLSCert and TLSKey
 	TLSCert string // PEM certificate (chain) file
 	TLSKey  string // PEM private key file
-	WSAddr  string // MQTT over WebSocket, path "/"
+	// TLSConfig, when set, serves the TLS listener instead of TLSCert and
+	// TLSKey: the orchestrator passes one that reloads a renewed
+	// certificate without a restart.
+	TLSConfig *tls.Config
+	WSAddr    string // MQTT over WebSocket, path "/"
 
 	// StateDir holds the bolt store of retained messages and sessions;
 	// empty keeps them in memory only.
@@ -225,19 +229,23 @@ func (b *Broker) listen(o Options, maxPacket int) error {
 		}
 	}
 	if o.TLSAddr != "" {
-		if o.TLSCert == "" || o.TLSKey == "" {
-			return errors.New("broker: a TLS address needs a certificate and a key file")
-		}
-		cert, err := tls.LoadX509KeyPair(o.TLSCert, o.TLSKey)
-		if err != nil {
-			return fmt.Errorf("broker: load TLS key pair %s, %s: %w", o.TLSCert, o.TLSKey, err)
+		tc := o.TLSConfig
+		if tc == nil {
+			if o.TLSCert == "" || o.TLSKey == "" {
+				return errors.New("broker: a TLS address needs a certificate and a key file")
+			}
+			cert, err := tls.LoadX509KeyPair(o.TLSCert, o.TLSKey)
+			if err != nil {
+				return fmt.Errorf("broker: load TLS key pair %s, %s: %w", o.TLSCert, o.TLSKey, err)
+			}
+			tc = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		}
 		ln, err := bind(o.TLSAddr)
 		if err != nil {
 			return err
 		}
 		b.addrs.TLS = ln.Addr().String()
-		tl := tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		tl := tls.NewListener(ln, tc)
 		if err := b.srv.AddListener(&sizedListener{id: "tls", ln: tl, max: maxPacket, sz: b.sizer}); err != nil {
 			return fmt.Errorf("broker: tls listener: %w", err)
 		}

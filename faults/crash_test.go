@@ -110,7 +110,6 @@ func TestOperatorStopSurvivesCrash(t *testing.T) {
 	t.Parallel()
 	f := start(t, options{})
 	id := f.midRoute()
-	f.login()
 	f.post("/api/robots/" + id + "/stop")
 	testkit.Eventually(t, 5*time.Second, id+" to halt", func() bool { return f.truth.speed(id) == 0 }, f.describe)
 	stopped := time.Now()
@@ -129,7 +128,6 @@ func TestOperatorStopSurvivesCrash(t *testing.T) {
 	if d, last := f.truth.travel(id, stopped.Add(time.Second), time.Now()); d > 0.01 {
 		t.Fatalf("%s, stopped by the operator, drove %.3f m (last move %v later) across the orchestrator's crash", id, d, last)
 	}
-	f.login() // sessions do not survive the orchestrator
 	f.post("/api/robots/" + id + "/resume")
 	f.waitDone()
 	f.finish()

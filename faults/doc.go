@@ -1,5 +1,6 @@
 // Package faults is the fault-injection suite: it runs the real binaries
-// (the orchestrator with its embedded broker or on a real mosquitto, a
+// (the orchestrator with its embedded broker, on a real mosquitto, or on a
+// 3-node NATS cluster set up from deploy/nats/, a
 // `robot world` server, and one `robot --hw sitl` process per robot, each
 // reaching the broker through a fault proxy, Shopify's toxiproxy run
 // in-process) on loopback ports chosen at run time, breaks them the way a

@@ -69,6 +69,9 @@ type options struct {
 	robots   int    // r1..rN, default 4
 	missions string // default deploy/missions.example.yaml
 	external bool   // a real mosquitto and the orchestrator's --broker mode
+	// nats: a 3-node NATS cluster instead (deploy/nats/); robots dial
+	// node 1 first, the orchestrator node 2, each with the whole list.
+	nats bool
 	// robotConfig, when set, is a robot config file's YAML for every robot.
 	robotConfig string
 	// accounts are more robot accounts, for clients the test runs itself.
@@ -98,6 +101,7 @@ type fleet struct {
 	httpAddr string
 	mqttAddr string // the broker the robots' proxies lead to
 	mosq     *testkit.Mosquitto
+	cluster  *testkit.NATSCluster
 	robots   map[string]*testkit.Proc
 	proxies  map[string]*toxiproxy.Proxy
 	tox      *toxiproxy.ApiServer
@@ -168,9 +172,12 @@ func start(t *testing.T, o options) *fleet {
 		t.Fatal(err)
 	}
 	f.passwd(creds, "operator", operator, operatorPass)
-	if o.external {
+	switch {
+	case o.nats:
+		f.startNATS(creds)
+	case o.external:
 		f.startMosquitto()
-	} else {
+	default:
 		f.mqttAddr = testkit.FreeAddr(t)
 		for _, id := range append(slices.Clone(f.ids), o.accounts...) {
 			f.passwd(creds, "robot", id, password(id))
@@ -182,6 +189,10 @@ func start(t *testing.T, o options) *fleet {
 
 	f.tox = toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
 	for _, id := range f.ids {
+		if o.nats {
+			f.startRobot(id) // straight to the cluster's nodes
+			continue
+		}
 		p := toxiproxy.NewProxy(f.tox, id, "127.0.0.1:0", f.mqttAddr)
 		if err := p.Start(); err != nil {
 			t.Fatalf("proxy for %s: %v", id, err)
@@ -224,19 +235,53 @@ func (f *fleet) startMosquitto() {
 		"--password-file", f.path("orchestrator.pw")}
 }
 
+// startNATS starts a 3-node NATS cluster whose users are the accounts of
+// the orchestrator's credentials file (orchestrator nats-auth), as a user
+// sets one up from deploy/nats/: the orchestrator, the robots, and an
+// observer.
+func (f *fleet) startNATS(creds string) {
+	f.t.Helper()
+	f.passwd(creds, "orchestrator", "orchestrator", "orch-secret-pw")
+	f.passwd(creds, "observer", "watch", "watch-secret-pw")
+	for _, id := range append(slices.Clone(f.ids), f.o.accounts...) {
+		f.passwd(creds, "robot", id, password(id))
+	}
+	auth := f.path("nats-auth.conf")
+	if out, err := exec.Command(bins["./orchestrator"], "nats-auth", "--credentials", creds, "--out", auth).CombinedOutput(); err != nil {
+		f.t.Fatalf("orchestrator nats-auth: %v\n%s", err, out)
+	}
+	f.cluster = testkit.StartNATSCluster(f.t, root, f.path("nats"), auth)
+	if err := os.WriteFile(f.path("orchestrator.pw"), []byte("orch-secret-pw\n"), 0o600); err != nil {
+		f.t.Fatal(err)
+	}
+	f.orchArgs = []string{"--state-dir", f.path("state"), "--broker", f.cluster.URLs(1, 2, 0), "--username", "orchestrator",
+		"--password-file", f.path("orchestrator.pw")}
+}
+
+// robotBroker is the broker URL robot id dials: its fault proxy, or the
+// NATS cluster's nodes, node 1 first.
+func (f *fleet) robotBroker(id string) string {
+	if f.cluster != nil {
+		return f.cluster.URLs(0, 1, 2)
+	}
+	return "tcp://" + f.proxies[id].Listen
+}
+
 // startOrchestrator starts (or restarts) the orchestrator on the same
-// ports and state dir.
+// ports and state dir, and logs the test's HTTP client in: reading the
+// fleet needs a login, and sessions do not survive a restart.
 func (f *fleet) startOrchestrator() {
 	f.t.Helper()
 	f.runs++
 	f.orch = testkit.Start(f.t, f.dir, fmt.Sprintf("orchestrator-%d", f.runs), bins["./orchestrator"], f.orchArgs...)
 	f.orch.WaitOutput(f.t, 15*time.Second, "ready")
+	f.login()
 }
 
 // startRobot starts (or restarts) robot id's process, through its proxy.
 func (f *fleet) startRobot(id string) {
 	f.t.Helper()
-	args := []string{"--hw", "sitl", "--world", f.wAddr, "--id", id, "--broker", "tcp://" + f.proxies[id].Listen,
+	args := []string{"--hw", "sitl", "--world", f.wAddr, "--id", id, "--broker", f.robotBroker(id),
 		"--password-file", f.path(id + ".pw"), "--store-dir", f.path("outbox-" + id), "--log-format", "json"}
 	for _, a := range f.o.robotArgs {
 		args = append(args, strings.ReplaceAll(strings.ReplaceAll(a, "{id}", id), "{dir}", f.dir))
@@ -350,7 +395,8 @@ func (f *fleet) midRoute() string {
 	return id
 }
 
-// login logs the test's HTTP client in as the operator.
+// login logs the test's HTTP client in as the operator: its session reads
+// the fleet and controls it.
 func (f *fleet) login() {
 	f.t.Helper()
 	body := fmt.Sprintf(`{"user":%q,"password":%q}`, operator, operatorPass)

@@ -59,7 +59,6 @@ func TestFleetStopLateJoiner(t *testing.T) {
 	t.Parallel()
 	f := start(t, options{})
 	id := f.midRoute()
-	f.login()
 	f.post("/api/fleet/stop")
 	testkit.Eventually(t, 5*time.Second, "every robot to halt", func() bool {
 		for _, r := range f.ids {

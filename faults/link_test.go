@@ -50,7 +50,6 @@ func TestQuietRobot(t *testing.T) {
 	t.Parallel()
 	f := start(t, options{robotConfig: "pilot:\n  pose_idle_every: 1h\n  status_every: 1h\n"})
 	id := f.midRoute()
-	f.login()
 	f.post("/api/robots/" + id + "/hold")
 	testkit.Eventually(t, 5*time.Second, id+" to halt", func() bool { return f.truth.speed(id) == 0 }, f.describe)
 	held := time.Now()

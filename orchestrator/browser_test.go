@@ -7,10 +7,11 @@ import (
 )
 
 // TestDashboardInChromium runs the operator's scenario in a real headless
-// Chromium against `orchestrator --sim 4` with the example missions: four
-// robots move on the page; a control without a login is refused and the page
-// says so; after logging in, hold stops a robot (its pose stops changing)
-// and resume moves it again. Screenshots go to the folder the test logs.
+// Chromium against `orchestrator --sim 4` with the example missions: the
+// page shows nothing before a login; logged in as the observer watch, four
+// robots move on the page and a control is refused with a message; logged
+// in as orchestrator, hold stops a robot (its pose stops changing) and
+// resume moves it again. Screenshots go to the folder the test logs.
 func TestDashboardInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test: skipped with -short")
@@ -23,5 +24,8 @@ func TestDashboardInChromium(t *testing.T) {
 	}
 	dir := t.TempDir()
 	r := start(t, dir, "--sim", "4", "--missions", "../deploy/missions.example.yaml")
-	webtest.BrowserScenario(t, "http://"+r.addrs["http"], "orchestrator", initialPassword(t, dir, "orchestrator"))
+	webtest.BrowserScenario(t, "http://"+r.addrs["http"], webtest.Accounts{
+		Watcher: "watch", WatcherPass: initialPassword(t, dir, "watch"),
+		Operator: "orchestrator", OperatorPass: initialPassword(t, dir, "orchestrator"),
+	})
 }

@@ -14,7 +14,7 @@ import (
 func passwd(t *testing.T, stdin string, args ...string) (string, error) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	err := run(context.Background(), append([]string{"passwd"}, args...), strings.NewReader(stdin), &out, &errb)
+	err := run(context.Background(), append([]string{"passwd"}, args...), environ{}, strings.NewReader(stdin), &out, &errb)
 	return out.String() + errb.String(), err
 }
 
@@ -129,11 +129,40 @@ func TestBootstrap(t *testing.T) {
 	}
 
 	r2 := start(t, dir)
-	if strings.Contains(r2.out.String(), "created credentials") {
+	if strings.Contains(r2.out.String(), "first run: created") {
 		t.Errorf("second run created credentials again")
 	}
 	again, _ := os.ReadFile(credsFile)
 	if !bytes.Equal(raw, again) {
 		t.Errorf("second run changed the credentials file")
 	}
+}
+
+// TestFirstRunAccountsWhateverTheOrder: a user who added a robot before the
+// first start (as the README's robot section suggests) still gets, from
+// that first start, an account for the dashboard's controls and one to
+// watch with, and is told where their passwords are. Both work: the
+// controller logs in to the dashboard, the observer reads over MQTT.
+func TestFirstRunAccountsWhateverTheOrder(t *testing.T) {
+	dir := t.TempDir()
+	if out, err := passwd(t, "r5-secret\n", "--credentials", filepath.Join(dir, "credentials.yaml"), "--role", "robot", "r5"); err != nil {
+		t.Fatalf("passwd: %v: %s", err, out)
+	}
+	r := start(t, dir)
+	pwFile := filepath.Join(dir, initialPasswordsFile)
+	if !strings.Contains(r.out.String(), pwFile) {
+		t.Fatalf("the first run did not say where the new passwords are:\n%s", r.out.String())
+	}
+	creds, err := broker.LoadCredentials(filepath.Join(dir, "credentials.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := creds.Verify("r5", []byte("r5-secret")); !ok {
+		t.Errorf("the robot added before the first run lost its password")
+	}
+	if u, ok := creds.Verify("orchestrator", []byte(initialPassword(t, dir, "orchestrator"))); !ok || u.Role != broker.RoleOrchestrator {
+		t.Errorf("no orchestrator account with the printed password: %+v %v", u, ok)
+	}
+	_, statuses := watchStatus(t, r.addrs["mqtt"], initialPassword(t, dir, "watch"))
+	eventually(t, "the observer to read orchestrator/status", func() bool { return len(statuses()) > 0 })
 }

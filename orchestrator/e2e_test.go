@@ -107,10 +107,16 @@ func connectAs(t *testing.T, brokerURL, user, password string, h func(topic stri
 	return c
 }
 
-// fleetDone reads GET /api/fleet: whether all want robots are done, and
-// the body for a failure message.
-func fleetDone(httpAddr string, want int) (bool, string) {
-	resp, err := http.Get("http://" + httpAddr + "/api/fleet")
+// fleetDone reads GET /api/fleet as the observer watch (basic
+// authentication): whether all want robots are done, and the body for a
+// failure message.
+func fleetDone(httpAddr, watchPass string, want int) (bool, string) {
+	req, err := http.NewRequest(http.MethodGet, "http://"+httpAddr+"/api/fleet", nil)
+	if err != nil {
+		return false, err.Error()
+	}
+	req.SetBasicAuth("watch", watchPass)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return false, "GET /api/fleet: " + err.Error()
 	}
@@ -176,8 +182,8 @@ func knownStalls(fleet string) string {
 }
 
 // assertMissions waits for every mission to complete, then checks the
-// collision oracle.
-func assertMissions(t *testing.T, httpAddr string, w *worldWatch) {
+// collision oracle. The API is read as the first run's observer.
+func assertMissions(t *testing.T, httpAddr, stateDir string, w *worldWatch) {
 	t.Helper()
 	var fleet string
 	detail := func() string {
@@ -188,7 +194,7 @@ func assertMissions(t *testing.T, httpAddr string, w *worldWatch) {
 	start := time.Now()
 	eventuallyWithin(t, e2eBound, "every robot done", func() bool {
 		var done bool
-		done, fleet = fleetDone(httpAddr, e2eRobots)
+		done, fleet = fleetDone(httpAddr, initialPassword(t, stateDir, "watch"), e2eRobots)
 		return done
 	}, detail)
 	t.Logf("missions completed in %v wall at --sim-speed %s", time.Since(start).Round(100*time.Millisecond), e2eSpeed)
@@ -216,7 +222,7 @@ func TestEndToEndEmbedded(t *testing.T) {
 	w := &worldWatch{}
 	connectAs(t, "tcp://"+r.addrs["mqtt"], "watch", initialPassword(t, dir, "watch"),
 		func(_ string, p []byte) { w.take(p) }, topics.TopicSimWorld)
-	assertMissions(t, r.addrs["http"], w)
+	assertMissions(t, r.addrs["http"], dir, w)
 }
 
 // requireTool returns the path of a program, or skips the test when it is
@@ -450,7 +456,7 @@ func TestEndToEndMosquitto(t *testing.T) {
 	if _, ok := r.addrs["mqtt"]; ok {
 		t.Errorf("with --broker the orchestrator announced an embedded MQTT listener: %q", r.out.String())
 	}
-	assertMissions(t, r.addrs["http"], w)
+	assertMissions(t, r.addrs["http"], filepath.Join(dir, "state"), w)
 }
 
 // checkMosquittoACL publishes as each user on a topic and watches it as

@@ -8,12 +8,14 @@ import (
 )
 
 // newMux builds every HTTP route: health, metrics, the dashboard and the
-// JSON API. Reads are open; the API's controls (POST, PUT) need an operator
-// login (401 otherwise).
+// JSON API. /healthz is open; what shows the fleet (the live updates, the
+// API's reads, /metrics) needs a login or basic authentication of an
+// observer, operator or orchestrator user, unless --allow-anonymous-watch;
+// the API's controls (POST, PUT) need an operator's login.
 func newMux(a *app) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", a.healthz)
-	mux.Handle("GET /metrics", a.m.Handler())
+	mux.Handle("GET /metrics", a.web.RequireRead(a.m.Handler()))
 	a.web.Register(mux)
 	apiMux := http.NewServeMux()
 	api.Register(apiMux, a.runner)

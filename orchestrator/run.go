@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"collaborate/broker"
+	"collaborate/orchestrator/certs"
 	"collaborate/orchestrator/core"
 	"collaborate/orchestrator/extbus"
 	"collaborate/orchestrator/ingest"
@@ -41,9 +43,24 @@ const defaultDiameterM = 3.0
 // senderID is the orchestrator's sender in every header it stamps.
 const senderID = "orchestrator"
 
+// environ is what main takes from the environment: defaults of flags.
+type environ struct {
+	stateDir  string // COLLABORATE_STATE_DIR
+	configDir string // COLLABORATE_CONFIG_DIR
+}
+
+func defaultStateDir(env environ) string {
+	if env.stateDir != "" {
+		return env.stateDir
+	}
+	return "./state"
+}
+
 // config is the parsed command line.
 type config struct {
 	credentials         string
+	configDir           string   // the user's read-only configuration: credentials.yaml, tls/
+	tlsHosts            []string // more names and addresses for the generated certificate
 	mqttAddr            string
 	tlsAddr             string
 	tlsCert, tlsKey     string
@@ -67,26 +84,29 @@ type config struct {
 	sitlCamera string // geometric or render
 	robotBin   string // the robot binary they run
 
-	brokerURL    string // external broker instead of the embedded one
+	brokerURL    string // external broker(s) instead of the embedded one, comma-separated
 	username     string
 	passwordFile string
 	tlsCA        string
 }
 
-func parseFlags(args []string, stderr io.Writer) (config, error) {
+func parseFlags(args []string, env environ, stderr io.Writer) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("orchestrator", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.credentials, "credentials", "", "credentials YAML file (default STATE_DIR/credentials.yaml, created on first run)")
+	fs.StringVar(&c.credentials, "credentials", "", "the orchestrator's own credentials file, written on the first run (default STATE_DIR/credentials.yaml)")
+	fs.StringVar(&c.configDir, "config-dir", env.configDir, "your read-only configuration: credentials.yaml and tls/server.{crt,key} there win over the orchestrator's own")
 	fs.StringVar(&c.mqttAddr, "mqtt-addr", ":1883", "MQTT TCP listen address (empty: none)")
-	fs.StringVar(&c.tlsAddr, "tls-addr", "", "MQTT TLS listen address (default :8883 when --tls-cert is given)")
-	fs.StringVar(&c.tlsCert, "tls-cert", "", "TLS certificate PEM file")
+	fs.StringVar(&c.tlsAddr, "tls-addr", "", "MQTT TLS listen address, also turning the dashboard to HTTPS (default :8883 when --tls-cert is given; empty: no TLS)")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "TLS certificate PEM file (default: CONFIG_DIR/tls/server.crt, else one the orchestrator makes in STATE_DIR/tls)")
 	fs.StringVar(&c.tlsKey, "tls-key", "", "TLS private key PEM file")
+	fs.Var(listFlag{&c.tlsHosts, certs.CheckHost}, "tls-host", "a DNS name robots dial, for the certificate the orchestrator makes (repeatable, comma-separated)")
+	fs.Var(listFlag{&c.tlsHosts, checkIP}, "tls-ip", "an IP address robots dial, for the certificate the orchestrator makes (repeatable, comma-separated)")
 	fs.StringVar(&c.wsAddr, "ws-addr", "", "MQTT over WebSocket listen address (empty: none)")
-	fs.StringVar(&c.stateDir, "state-dir", "./state", "directory for the broker store, the epoch and first-run passwords")
-	fs.StringVar(&c.httpAddr, "http-addr", ":8080", "HTTP listen address (healthz, metrics)")
+	fs.StringVar(&c.stateDir, "state-dir", defaultStateDir(env), "directory for the broker store, the epoch, first-run passwords and TLS files")
+	fs.StringVar(&c.httpAddr, "http-addr", ":8080", "HTTP listen address: dashboard, API, /metrics, /healthz (HTTPS with TLS)")
 	fs.StringVar(&c.logFormat, "log-format", "", "console or json (default console on a terminal, else json)")
-	fs.BoolVar(&c.allowAnonymousWatch, "allow-anonymous-watch", false, "let clients without credentials read every topic")
+	fs.BoolVar(&c.allowAnonymousWatch, "allow-anonymous-watch", false, "let clients without credentials read every topic and watch the dashboard (never control)")
 	fs.StringVar(&c.missions, "missions", "", "missions YAML file (arena diameter and each robot's route)")
 	fs.Float64Var(&c.diameterM, "diameter", 0, "arena diameter in metres (overrides the missions file's arena.diameter_m)")
 	fs.StringVar(&c.mapper, "mapper", "", "robot that maps the arena from its centre (default: the missions file's, else the first online)")
@@ -98,7 +118,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.sitlWorld, "sitl-world", "127.0.0.1:7400", "with --sitl: the world server's address")
 	fs.StringVar(&c.sitlCamera, "sitl-camera", "geometric", "with --sitl: geometric (the world's detections) or render (rendered frames, the Pi's ArUco pipeline: a robot built with -tags opencv)")
 	fs.StringVar(&c.robotBin, "robot-bin", "", "with --sitl: the robot binary (default: robot beside this executable, else on the PATH)")
-	fs.StringVar(&c.brokerURL, "broker", "", "use this external MQTT broker (tcp://host:1883 or tls://host:8883) instead of the embedded one")
+	fs.StringVar(&c.brokerURL, "broker", "", "use this external MQTT broker (tcp://host:1883 or tls://host:8883; a comma-separated list for a cluster) instead of the embedded one")
 	fs.StringVar(&c.username, "username", "orchestrator", "with --broker: MQTT username")
 	fs.StringVar(&c.passwordFile, "password-file", "", "with --broker: file holding the MQTT password")
 	fs.StringVar(&c.tlsCA, "tls-ca", "", "with --broker tls://: CA certificate that signed the broker's")
@@ -106,7 +126,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, err
 	}
 	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected argument %q (subcommands: passwd, conform)", fs.Arg(0))
+		return c, fmt.Errorf("unexpected argument %q (subcommands: %s)", fs.Arg(0), strings.Join(subcommands, ", "))
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return c, errors.New("--tls-cert and --tls-key go together")
@@ -114,8 +134,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if c.tlsCert != "" && c.tlsAddr == "" {
 		c.tlsAddr = ":8883"
 	}
-	if c.tlsAddr != "" && c.tlsCert == "" {
-		return c, errors.New("--tls-addr needs --tls-cert and --tls-key")
+	if len(c.tlsHosts) > 0 && c.tlsAddr == "" {
+		return c, errors.New("--tls-host and --tls-ip name the TLS certificate: they need --tls-addr")
 	}
 	switch c.logFormat {
 	case "", "console", "json":
@@ -144,8 +164,14 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, fmt.Errorf("--diameter must be a positive number of metres, got %v", c.diameterM)
 	}
 	if c.brokerURL != "" {
-		if !strings.HasPrefix(c.brokerURL, "tcp://") && !strings.HasPrefix(c.brokerURL, "tls://") {
-			return c, fmt.Errorf("--broker must be tcp://host:port or tls://host:port, got %q", c.brokerURL)
+		urls := splitList(c.brokerURL)
+		if len(urls) == 0 {
+			return c, fmt.Errorf("--broker: no URL in %q", c.brokerURL)
+		}
+		for _, u := range urls {
+			if !strings.HasPrefix(u, "tcp://") && !strings.HasPrefix(u, "tls://") {
+				return c, fmt.Errorf("--broker must be tcp://host:port or tls://host:port (or a comma-separated list of them), got %q", u)
+			}
 		}
 		if c.sim > 0 && c.simPass == "" {
 			return c, errors.New("--sim with --broker needs --sim-password-file: the external broker holds the robots' credentials")
@@ -183,34 +209,68 @@ type app struct {
 	epoch    uint64
 	ready    atomic.Bool
 
+	files credentialFiles
+	creds atomic.Pointer[broker.Credentials] // what the broker and the dashboard check
+	// simCreds are the simulated robots' accounts, made at start and kept
+	// in memory only.
+	simCreds *broker.Credentials
+
 	mu       sync.Mutex
 	poseAt   map[string]time.Time // when each robot's last pose arrived, for hold latency
 	holdSeen int                  // finished holds already counted in metrics
 }
 
-// run is the whole program; main only adds signals and the exit code.
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "passwd" {
-		return runPasswd(args[1:], stdin, stdout, stderr)
+// subcommands are run's first-argument commands.
+var subcommands = []string{"passwd", "passwords", "ca", "enroll", "nats-auth", "conform"}
+
+// run is the whole program; main only adds signals, the environment and
+// the exit code.
+func run(ctx context.Context, args []string, env environ, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "passwd":
+			return runPasswd(args[1:], stdin, stdout, stderr)
+		case "passwords":
+			return runPasswords(args[1:], env, stdout, stderr)
+		case "ca":
+			return runCA(args[1:], env, stdout, stderr)
+		case "enroll":
+			return runEnroll(args[1:], env, stdout, stderr)
+		case "nats-auth":
+			return runNATSAuth(args[1:], env, stdout, stderr)
+		case "conform":
+			return runConform(ctx, args[1:], stdout, stderr)
+		}
 	}
-	if len(args) > 0 && args[0] == "conform" {
-		return runConform(ctx, args[1:], stdout, stderr)
-	}
-	cfg, err := parseFlags(args, stderr)
+	cfg, err := parseFlags(args, env, stderr)
 	if err != nil {
 		return err
 	}
 	a := &app{cfg: cfg, log: newLogger(cfg.logFormat, stderr), metrics: prometheus.NewRegistry(),
-		poseAt: map[string]time.Time{}}
+		poseAt: map[string]time.Time{}, files: filesOf(cfg), simCreds: &broker.Credentials{}}
 	if err := os.MkdirAll(cfg.stateDir, 0o700); err != nil {
 		return fmt.Errorf("state dir: %w", err)
 	}
-	if err := bootstrapCredentials(cfg, stdout); err != nil {
+	if err := ensureAccounts(cfg, a.files, stdout); err != nil {
 		return err
 	}
-	creds, err := broker.LoadCredentials(cfg.credentials)
+	creds, err := a.files.load()
 	if err != nil {
 		return err
+	}
+	a.creds.Store(creds)
+	describeAccounts(creds, a.files, stdout)
+	var tlsConf *tls.Config
+	if cfg.tlsAddr != "" {
+		src, err := prepareTLS(cfg, stdout)
+		if err != nil {
+			return err
+		}
+		r, err := certs.NewReloader(src.cert, src.key)
+		if err != nil {
+			return fmt.Errorf("tls: %w", err)
+		}
+		tlsConf = r.Config()
 	}
 	if a.m, err = metrics.NewOn(a.metrics); err != nil {
 		return err
@@ -244,7 +304,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	a.missions = mf
 	a.runner = core.NewRunner(c, a.publishOut, time.Now)
 	a.web, err = web.New(web.Options{Source: a.runner, Log: a.log.With().Str("component", "web").Logger(),
-		Rejects: a.m.Reject, Verifier: web.CredentialsVerifier(func() *broker.Credentials { return creds })})
+		Rejects: a.m.Reject, Verifier: web.CredentialsVerifier(a.creds.Load), AnonymousRead: cfg.allowAnonymousWatch})
 	if err != nil {
 		return err
 	}
@@ -263,8 +323,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		a.broker, err = broker.New(broker.Options{
 			TCPAddr:             cfg.mqttAddr,
 			TLSAddr:             cfg.tlsAddr,
-			TLSCert:             cfg.tlsCert,
-			TLSKey:              cfg.tlsKey,
+			TLSConfig:           tlsConf,
 			WSAddr:              cfg.wsAddr,
 			StateDir:            cfg.stateDir,
 			Credentials:         creds,
@@ -296,7 +355,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	// The simulated fleet, each robot on its own MQTT connection.
 	var fleet *simfleet.Fleet
 	if cfg.sim > 0 {
-		if fleet, err = a.startSim(brokerURL, creds); err != nil {
+		if fleet, err = a.startSim(brokerURL); err != nil {
 			a.runner.Shutdown()
 			return err
 		}
@@ -325,16 +384,23 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		a.runner.Shutdown()
 		return fmt.Errorf("http listen %s: %w", cfg.httpAddr, err)
 	}
+	scheme := "http"
+	if tlsConf != nil {
+		// The dashboard's passwords and sessions never cross the Wi-Fi in
+		// clear: same certificate as the broker's.
+		ln, scheme = tls.NewListener(ln, tlsConf), "https"
+	}
 	srv := &http.Server{Handler: newMux(a), ReadHeaderTimeout: 10 * time.Second}
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- srv.Serve(ln) }()
 
 	loops, cancelLoops := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
 	go func() { defer wg.Done(); a.runner.Run(loops, 100*time.Millisecond, topics.OrchestratorHeartbeatPeriod) }()
 	go func() { defer wg.Done(); a.web.Hub().Run(loops) }()
 	go func() { defer wg.Done(); a.watchStats(loops) }()
+	go func() { defer wg.Done(); a.watchCredentials(loops, 2*time.Second) }()
 	if fleet != nil {
 		wg.Add(1)
 		go func() {
@@ -355,8 +421,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			}
 		}
 	}
-	fmt.Fprintf(stdout, "http listening on %s\n", ln.Addr().String())
-	fmt.Fprintf(stdout, "dashboard: http://%s/\n", loopback(ln.Addr().String()))
+	fmt.Fprintf(stdout, "%s listening on %s\n", scheme, ln.Addr().String())
+	fmt.Fprintf(stdout, "dashboard: %s://%s/\n", scheme, loopback(ln.Addr().String()))
 	a.ready.Store(true)
 	fmt.Fprintln(stdout, "ready")
 	a.log.Info().Uint64("epoch", a.epoch).Str("mqtt", brokerURL).Str("http", ln.Addr().String()).
@@ -395,6 +461,76 @@ var (
 	_ publisher = (*broker.Broker)(nil)
 	_ publisher = (*extbus.Bus)(nil)
 )
+
+// reloadCredentials reads the credentials files again and hands the result
+// to the broker and the dashboard: accounts added while running (robot
+// enrollment, orchestrator passwd) work at once, without a restart. A
+// user of the files wins over a simulated robot of the same name.
+func (a *app) reloadCredentials() error {
+	c, err := a.files.load(a.simCreds)
+	if err != nil {
+		return err
+	}
+	if a.broker != nil {
+		if err := a.broker.SetCredentials(c); err != nil {
+			return err
+		}
+	}
+	a.creds.Store(c)
+	return nil
+}
+
+// watchCredentials reloads the credentials when either file changes,
+// checking every period. A file that fails to load keeps the previous
+// accounts, and says why.
+func (a *app) watchCredentials(ctx context.Context, period time.Duration) {
+	stamp := func() string {
+		var s []string
+		for _, f := range []string{a.files.user, a.files.own} {
+			if f == "" {
+				continue
+			}
+			if fi, err := os.Stat(f); err == nil {
+				s = append(s, fmt.Sprint(fi.ModTime().UnixNano(), fi.Size()))
+			} else {
+				s = append(s, "-")
+			}
+		}
+		return strings.Join(s, "/")
+	}
+	last := stamp()
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := stamp()
+		if now == last {
+			continue
+		}
+		last = now
+		if err := a.reloadCredentials(); err != nil {
+			a.log.Error().Err(err).Msg("credentials changed but do not load: keeping the previous accounts")
+			continue
+		}
+		c := a.creds.Load()
+		a.log.Info().Int("users", len(c.Users)).Strs("robots", byRole(c, broker.RoleRobot)).Msg("credentials reloaded")
+	}
+}
+
+// splitList splits a comma-separated list, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
 
 // loopback turns a wildcard listen address into one a local client can dial.
 func loopback(addr string) string {
@@ -555,16 +691,16 @@ func (a *app) dialExternal() error {
 }
 
 // startSim connects N simulated robots, each under credentials of its own.
-func (a *app) startSim(brokerURL string, creds *broker.Credentials) (*simfleet.Fleet, error) {
+func (a *app) startSim(brokerURL string) (*simfleet.Fleet, error) {
 	credential := func(id string) (string, error) {
 		pass, err := broker.RandomPassword()
 		if err != nil {
 			return "", err
 		}
-		if err := creds.SetPassword(id, broker.RoleRobot, []byte(pass)); err != nil {
+		if err := a.simCreds.SetPassword(id, broker.RoleRobot, []byte(pass)); err != nil {
 			return "", err
 		}
-		return pass, nil
+		return pass, a.reloadCredentials()
 	}
 	if a.cfg.brokerURL != "" {
 		b, err := os.ReadFile(a.cfg.simPass)

@@ -69,7 +69,7 @@ func start(t testing.TB, stateDir string, extra ...string) *running {
 	r := &running{cancel: cancel, done: make(chan error, 1), out: &syncBuffer{}, errb: &syncBuffer{}, addrs: map[string]string{}}
 	args := append([]string{"--state-dir", stateDir, "--mqtt-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
 		"--log-format", "json"}, extra...)
-	go func() { r.done <- run(ctx, args, strings.NewReader(""), r.out, r.errb) }()
+	go func() { r.done <- run(ctx, args, environ{}, strings.NewReader(""), r.out, r.errb) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -193,10 +193,20 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("/metrics without credentials: %d, want 401", resp.StatusCode)
+	}
+	req, _ := http.NewRequest(http.MethodGet, "http://"+r.addrs["http"]+"/metrics", nil)
+	req.SetBasicAuth("watch", initialPassword(t, dir, "watch"))
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
 	metrics, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if !strings.Contains(string(metrics), "collaborate_broker_drops_total") {
-		t.Errorf("/metrics lacks the broker's drop counter")
+		t.Errorf("/metrics as watch: %d, lacks the broker's drop counter", resp.StatusCode)
 	}
 
 	_, statuses := watchStatus(t, r.addrs["mqtt"], initialPassword(t, dir, "watch"))
@@ -274,14 +284,17 @@ func TestBadFlags(t *testing.T) {
 		want string
 	}{
 		{"unknown log format", []string{"--log-format", "xml"}, "--log-format"},
-		{"tls address without cert", []string{"--tls-addr", ":8883"}, "--tls-cert"},
+		{"tls host without tls", []string{"--tls-host", "laptop"}, "need --tls-addr"},
+		{"bad tls host", []string{"--tls-addr", "127.0.0.1:0", "--tls-host", "bad host"}, "not a DNS name"},
+		{"bad tls ip", []string{"--tls-addr", "127.0.0.1:0", "--tls-ip", "laptop"}, "not an IP address"},
+		{"bad broker in a list", []string{"--broker", "tcp://a:1883,http://b"}, "comma-separated"},
 		{"cert without key", []string{"--tls-cert", "c.pem"}, "go together"},
 		{"stray argument", []string{"serve"}, "unexpected argument"},
 	}
 	for _, c := range cases {
 		t.Run(c.desc, func(t *testing.T) {
 			var out, errb bytes.Buffer
-			err := run(context.Background(), append(c.args, "--state-dir", t.TempDir()), strings.NewReader(""), &out, &errb)
+			err := run(context.Background(), append(c.args, "--state-dir", t.TempDir()), environ{}, strings.NewReader(""), &out, &errb)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("run(%v) = %v, want an error mentioning %q", c.args, err, c.want)
 			}

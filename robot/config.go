@@ -18,7 +18,7 @@ import (
 // Config is the robot's YAML configuration. Flags override it.
 type Config struct {
 	ID           string `yaml:"id"`
-	Broker       string `yaml:"broker"`        // tcp://laptop:1883 or tls://laptop:8883
+	Broker       string `yaml:"broker"`        // tcp://laptop:1883 or tls://laptop:8883; a comma-separated list for a cluster
 	PasswordFile string `yaml:"password_file"` // one line: this robot's MQTT password
 	TLSCA        string `yaml:"tls_ca"`        // CA that signed the broker's certificate, for tls://
 	StoreDir     string `yaml:"store_dir"`     // on-disk outbox for QoS 1 messages

@@ -60,7 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		cameraFPS  = fs.Float64("camera-fps", 15, "with --camera render: frames per second of the world's time")
 		camStats   = fs.String("camera-stats", "", "with --camera render: write the camera's figures (fps, detection time, ranging error) to this JSON file at exit")
 		id         = fs.String("id", "", "robot id (overrides the config)")
-		broker     = fs.String("broker", "", "broker URL, e.g. tcp://laptop:1883 (overrides the config)")
+		broker     = fs.String("broker", "", "broker URL, e.g. tcp://laptop:1883, or a comma-separated list of a cluster's nodes (overrides the config)")
 		passFile   = fs.String("password-file", "", "file holding this robot's MQTT password (overrides the config)")
 		tlsCA      = fs.String("tls-ca", "", "CA certificate for a tls:// broker (overrides the config)")
 		storeDir   = fs.String("store-dir", "", "on-disk outbox for QoS 1 messages (overrides the config)")

@@ -2,4 +2,7 @@ package testkit
 
 import "syscall"
 
-const syscallUSR1 = syscall.SIGUSR1
+const (
+	syscallUSR1 = syscall.SIGUSR1
+	syscallHUP  = syscall.SIGHUP
+)

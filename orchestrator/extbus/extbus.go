@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,7 +17,10 @@ import (
 
 // Options configure the connection.
 type Options struct {
-	URL      string // tcp://host:1883 or tls://host:8883
+	// URL is tcp://host:1883 or tls://host:8883, or a comma-separated list
+	// of them (the nodes of a broker cluster): a lost connection is made
+	// again to the first that answers, in the list's order.
+	URL      string
 	Username string
 	Password string
 	CAFile   string // for tls://; empty: system roots
@@ -73,7 +77,21 @@ func Dial(o Options) (*Bus, error) {
 		o.KeepAlive = 3 * time.Second
 	}
 	b := &Bus{o: o, log: o.Log, subs: map[string]Handler{}, closed: make(chan struct{})}
-	opts := mqtt.NewClientOptions().AddBroker(o.URL).SetClientID(o.ClientID).
+	opts := mqtt.NewClientOptions()
+	n := 0
+	for _, u := range strings.Split(o.URL, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			opts.AddBroker(u)
+			n++
+		}
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("extbus: no broker URL in %q", o.URL)
+	}
+	// MQTT 3.1.1 only: paho's default falls back to 3.1 after a refused
+	// CONNECT, which brokers such as NATS answer by closing the connection,
+	// and the next attempt then waits a whole retry interval.
+	opts.SetProtocolVersion(4).SetClientID(o.ClientID).
 		SetUsername(o.Username).SetPassword(o.Password).
 		SetCleanSession(false).SetOrderMatters(false).SetAutoReconnect(true).
 		SetConnectRetry(true).SetConnectRetryInterval(time.Second).SetMaxReconnectInterval(2 * time.Second).

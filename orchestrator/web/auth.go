@@ -21,8 +21,9 @@ import (
 	"collaborate/broker"
 )
 
-// Verifier checks an operator's password. role is the user's role in the
-// credentials file; only RoleOperator and RoleOrchestrator may log in.
+// Verifier checks a user's password. role is the user's role in the
+// credentials file: observers, operators and orchestrator users may log in
+// and watch; only operators and orchestrator users may control.
 type Verifier interface {
 	Verify(user, password string) (role string, ok bool)
 }
@@ -61,16 +62,21 @@ func CredentialsVerifier(get func() *broker.Credentials) Verifier {
 	})
 }
 
-// controlRoles may log in to the dashboard.
-var controlRoles = map[string]bool{string(broker.RoleOperator): true, string(broker.RoleOrchestrator): true}
+// readRoles may log in and watch the fleet; controlRoles may also control
+// it. The same roles as on MQTT: an observer reads, a robot never logs in.
+var (
+	readRoles    = map[string]bool{string(broker.RoleObserver): true, string(broker.RoleOperator): true, string(broker.RoleOrchestrator): true}
+	controlRoles = map[string]bool{string(broker.RoleOperator): true, string(broker.RoleOrchestrator): true}
+)
 
 // CookieName is the session cookie.
 const CookieName = "collaborate_session"
 
-// Session is a logged-in operator.
+// Session is a logged-in user.
 type Session struct {
 	User    string    `json:"user"`
 	Role    string    `json:"role"`
+	Control bool      `json:"control"` // the role may control the fleet
 	Expires time.Time `json:"expires"`
 }
 
@@ -96,7 +102,7 @@ func (s *sessions) create(now time.Time, user, role string) (string, Session, er
 	if err != nil {
 		return "", Session{}, err
 	}
-	ss := Session{User: user, Role: role, Expires: now.Add(s.ttl)}
+	ss := Session{User: user, Role: role, Control: controlRoles[role], Expires: now.Add(s.ttl)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.m) >= s.max {
@@ -295,9 +301,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.limit.succeed(ip)
-	if !controlRoles[role] {
+	if !readRoles[role] {
 		s.reject("login_role")
-		writeErr(w, http.StatusForbidden, fmt.Sprintf("user %s has role %s: only operator or orchestrator users may control the fleet", req.User, role))
+		writeErr(w, http.StatusForbidden, fmt.Sprintf("user %s has role %s: only observer, operator or orchestrator users log in to the dashboard", req.User, role))
 		return
 	}
 	tok, ss, err := s.sess.create(now, req.User, role)
@@ -328,7 +334,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"user": ""})
 }
 
-// SessionOf returns the operator logged in on r.
+// SessionOf returns the user logged in on r.
 func (s *Server) SessionOf(r *http.Request) (Session, bool) {
 	c, err := r.Cookie(CookieName)
 	if err != nil {
@@ -337,30 +343,123 @@ func (s *Server) SessionOf(r *http.Request) (Session, bool) {
 	return s.sess.get(s.now(), c.Value)
 }
 
+// SessionInfo is the answer of GET /session without a login.
+type SessionInfo struct {
+	User string `json:"user"` // empty: nobody logged in
+	// Login: the dashboard has credentials to log in with.
+	Login bool `json:"login"`
+	// AnonymousRead: the fleet can be watched without logging in
+	// (--allow-anonymous-watch).
+	AnonymousRead bool `json:"anonymous_read"`
+}
+
 func (s *Server) session(w http.ResponseWriter, r *http.Request) {
 	ss, ok := s.SessionOf(r)
 	if !ok {
-		writeJSON(w, http.StatusOK, map[string]any{"user": "", "login": s.verify != nil})
+		writeJSON(w, http.StatusOK, SessionInfo{Login: s.verify != nil, AnonymousRead: s.opts.AnonymousRead})
 		return
 	}
 	writeJSON(w, http.StatusOK, ss)
 }
 
-// ErrLoginRequired is the message of a refused control request.
-var ErrLoginRequired = errors.New("log in to control the fleet")
+// ErrLoginRequired is the message of a refused control request, and
+// ErrLoginToWatch that of a refused read.
+var (
+	ErrLoginRequired = errors.New("log in to control the fleet")
+	ErrLoginToWatch  = errors.New("log in to watch the fleet")
+)
 
-// RequireOperator guards control endpoints: GET, HEAD and OPTIONS pass;
-// any other method needs an operator session, else it is answered 401 with
-// a JSON error. A request whose Origin is another site is refused 403
-// (SameSite=Strict already keeps the cookie off it; this is the second
-// lock). After a control request the dashboard is pushed at once.
+// reader returns who may read on r: a session, or HTTP basic
+// authentication (for Prometheus and curl), of an observer, operator or
+// orchestrator user. ok is false when neither is given or valid; limited is
+// set when the client's IP is locked out by failed passwords.
+func (s *Server) reader(r *http.Request) (user string, ok bool, limited time.Duration) {
+	if ss, ok := s.SessionOf(r); ok {
+		return ss.User, true, 0
+	}
+	u, p, basic := r.BasicAuth()
+	if !basic || s.verify == nil {
+		return "", false, 0
+	}
+	now, ip := s.now(), clientIP(r)
+	if role, ok := s.basic.get(now, u, p); ok {
+		return u, readRoles[role], 0
+	}
+	if wait, ok := s.limit.allow(now, ip); !ok {
+		return "", false, wait
+	}
+	if u == "" || p == "" || len(p) > 72 {
+		s.limit.fail(now, ip)
+		return "", false, 0
+	}
+	s.bcrypt <- struct{}{}
+	role, ok := s.verify.Verify(u, p)
+	<-s.bcrypt
+	if !ok {
+		s.limit.fail(now, ip)
+		s.log.Warn().Str("user", u).Str("ip", ip).Msg("basic authentication failed")
+		return "", false, 0
+	}
+	s.limit.succeed(ip)
+	s.basic.put(now, u, p, role)
+	return u, readRoles[role], 0
+}
+
+// RequireRead guards what shows the fleet (the live updates, the API's
+// reads, /metrics): it needs a session or basic authentication of an
+// observer, operator or orchestrator user, unless Options.AnonymousRead.
+// Otherwise it answers 401 with a JSON error.
+func (s *Server) RequireRead(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.canRead(w, r) {
+			next.ServeHTTP(w, r)
+		}
+	})
+}
+
+func (s *Server) canRead(w http.ResponseWriter, r *http.Request) bool {
+	if s.opts.AnonymousRead {
+		return true
+	}
+	_, ok, wait := s.reader(r)
+	switch {
+	case ok:
+		return true
+	case wait > 0:
+		secs := int(wait.Seconds()) + 1
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		s.reject("login_rate_limited")
+		writeErr(w, http.StatusTooManyRequests, fmt.Sprintf("too many failed logins: try again in %d s", secs))
+		return false
+	}
+	// Offer basic authentication to clients that are not the dashboard's
+	// own scripts (whose fetch would pop up the browser's password box):
+	// curl, Prometheus, a browser opening /metrics.
+	if m := r.Header.Get("Sec-Fetch-Mode"); m == "" || m == "navigate" {
+		w.Header().Set("WWW-Authenticate", `Basic realm="collaborate", charset="UTF-8"`)
+	}
+	s.reject("read_unauthenticated")
+	writeErr(w, http.StatusUnauthorized, ErrLoginToWatch.Error())
+	return false
+}
+
+// RequireOperator guards the API: GET, HEAD and OPTIONS are reads
+// (RequireRead); any other method needs the session of an operator or
+// orchestrator user, else it is answered 401 (no session) or 403 (an
+// observer's) with a JSON error. A request whose Origin is another site is
+// refused 403 (SameSite=Strict already keeps the cookie off it; this is the
+// second lock). Basic authentication never controls: a browser would send
+// it along with another site's forged form. After a control request the
+// dashboard is pushed at once.
 //
 // Wrap the whole API: mux.Handle("/api/", srv.RequireOperator(apiMux)).
 func (s *Server) RequireOperator(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
-			next.ServeHTTP(w, r)
+			if s.canRead(w, r) {
+				next.ServeHTTP(w, r)
+			}
 			return
 		}
 		if s.crossOrigin(w, r) {
@@ -372,10 +471,53 @@ func (s *Server) RequireOperator(next http.Handler) http.Handler {
 			writeErr(w, http.StatusUnauthorized, ErrLoginRequired.Error())
 			return
 		}
+		if !ss.Control {
+			s.reject("control_role")
+			writeErr(w, http.StatusForbidden, fmt.Sprintf("user %s has role %s: log in as an operator to control the fleet", ss.User, ss.Role))
+			return
+		}
 		s.log.Info().Str("user", ss.User).Str("method", r.Method).Str("path", r.URL.Path).Msg("operator control")
 		next.ServeHTTP(w, r)
 		s.hub.Changed()
 	})
+}
+
+// basicCache remembers recent successful basic authentications for a few
+// minutes, by the SHA-256 of user and password, so that a Prometheus
+// scraping every few seconds does not pay a bcrypt comparison each time.
+type basicCache struct {
+	mu  sync.Mutex
+	m   map[[32]byte]basicEntry
+	ttl time.Duration
+	max int
+}
+
+type basicEntry struct {
+	role    string
+	expires time.Time
+}
+
+func basicKey(user, pass string) [32]byte {
+	return sha256.Sum256([]byte(user + "\x00" + pass))
+}
+
+func (c *basicCache) get(now time.Time, user, pass string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[basicKey(user, pass)]
+	if !ok || !now.Before(e.expires) {
+		return "", false
+	}
+	return e.role, true
+}
+
+func (c *basicCache) put(now time.Time, user, pass, role string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= c.max {
+		clear(c.m)
+	}
+	c.m[basicKey(user, pass)] = basicEntry{role: role, expires: now.Add(c.ttl)}
 }
 
 func sameOrigin(origin string, r *http.Request) bool {

@@ -1,7 +1,9 @@
 package web_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -17,7 +19,8 @@ import (
 
 // users is a Verifier over fixed passwords.
 var users = web.VerifierFunc(func(user, pass string) (string, bool) {
-	known := map[string][2]string{"op": {"secret", "operator"}, "orch": {"o-pass", "orchestrator"}, "watch": {"w-pass", "observer"}}
+	known := map[string][2]string{"op": {"secret", "operator"}, "orch": {"o-pass", "orchestrator"}, "watch": {"w-pass", "observer"},
+		"r1": {"r1-pass", "robot"}}
 	u, ok := known[user]
 	if !ok || u[0] != pass {
 		return "", false
@@ -94,7 +97,8 @@ func TestLogin(t *testing.T) {
 		{"form redirects", "application/x-www-form-urlencoded", "user=op&password=secret", http.StatusSeeOther, true},
 		{"wrong password", "application/json", `{"user":"op","password":"nope"}`, http.StatusUnauthorized, false},
 		{"unknown user", "application/json", `{"user":"who","password":"secret"}`, http.StatusUnauthorized, false},
-		{"observer may not control", "application/json", `{"user":"watch","password":"w-pass"}`, http.StatusForbidden, false},
+		{"observer logs in to watch", "application/json", `{"user":"watch","password":"w-pass"}`, http.StatusOK, true},
+		{"robot may not log in", "application/json", `{"user":"r1","password":"r1-pass"}`, http.StatusForbidden, false},
 		{"malformed", "application/json", `{"user":`, http.StatusBadRequest, false},
 		{"empty password", "application/json", `{"user":"op"}`, http.StatusUnauthorized, false},
 	}
@@ -131,12 +135,19 @@ func TestLogin(t *testing.T) {
 	}
 }
 
+func loggedIn(t *testing.T, e *authEnv, user, pass string) *http.Client {
+	t.Helper()
+	c := e.client(t)
+	if resp, body := do(t, c, http.MethodPost, e.srv.URL+"/login", "application/json", fmt.Sprintf(`{"user":%q,"password":%q}`, user, pass)); resp.StatusCode != 200 {
+		t.Fatalf("login as %s: %d %s", user, resp.StatusCode, body)
+	}
+	return c
+}
+
 func TestRequireOperator(t *testing.T) {
 	e := newAuthEnv(t, web.Options{Verifier: users})
-	op := e.client(t)
-	if resp, body := do(t, op, http.MethodPost, e.srv.URL+"/login", "application/json", `{"user":"op","password":"secret"}`); resp.StatusCode != 200 {
-		t.Fatalf("login: %d %s", resp.StatusCode, body)
-	}
+	op := loggedIn(t, e, "op", "secret")
+	watch := loggedIn(t, e, "watch", "w-pass")
 	anon := e.client(t)
 	tests := []struct {
 		name   string
@@ -145,13 +156,21 @@ func TestRequireOperator(t *testing.T) {
 		hdr    []string
 		want   int
 		passes bool
+		msg    string
 	}{
-		{"read without login", anon, http.MethodGet, nil, 200, true},
-		{"control without login", anon, http.MethodPost, nil, 401, false},
-		{"mission without login", anon, http.MethodPut, nil, 401, false},
-		{"control logged in", op, http.MethodPost, nil, 200, true},
-		{"same origin", op, http.MethodPost, []string{"Origin", e.srv.URL}, 200, true},
-		{"cross origin", op, http.MethodPost, []string{"Origin", "http://evil.example"}, 403, false},
+		{"read without login", anon, http.MethodGet, nil, 401, false, "log in to watch the fleet"},
+		{"read as observer", watch, http.MethodGet, nil, 200, true, ""},
+		{"read as operator", op, http.MethodGet, nil, 200, true, ""},
+		{"read with basic auth", anon, http.MethodGet, []string{"Authorization", basic("watch", "w-pass")}, 200, true, ""},
+		{"read with a wrong basic password", anon, http.MethodGet, []string{"Authorization", basic("watch", "nope")}, 401, false, "log in to watch the fleet"},
+		{"read with a robot's basic auth", anon, http.MethodGet, []string{"Authorization", basic("r1", "r1-pass")}, 401, false, "log in to watch the fleet"},
+		{"control without login", anon, http.MethodPost, nil, 401, false, "log in to control the fleet"},
+		{"mission without login", anon, http.MethodPut, nil, 401, false, "log in to control the fleet"},
+		{"control as observer", watch, http.MethodPost, nil, 403, false, "user watch has role observer: log in as an operator to control the fleet"},
+		{"control with basic auth", anon, http.MethodPost, []string{"Authorization", basic("op", "secret")}, 401, false, "log in to control the fleet"},
+		{"control logged in", op, http.MethodPost, nil, 200, true, ""},
+		{"same origin", op, http.MethodPost, []string{"Origin", e.srv.URL}, 200, true, ""},
+		{"cross origin", op, http.MethodPost, []string{"Origin", "http://evil.example"}, 403, false, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -163,20 +182,33 @@ func TestRequireOperator(t *testing.T) {
 			if got := e.reached.Load() > before; got != tc.passes {
 				t.Errorf("reached the API: %v, want %v", got, tc.passes)
 			}
-			if tc.want == 401 {
+			if tc.msg != "" {
 				var er web.Error
-				if json.Unmarshal([]byte(body), &er) != nil || er.Error != "log in to control the fleet" {
-					t.Errorf("401 body %q, want the JSON error the page shows", body)
+				if json.Unmarshal([]byte(body), &er) != nil || er.Error != tc.msg {
+					t.Errorf("body %q, want the JSON error %q the page shows", body, tc.msg)
 				}
 			}
 		})
 	}
+	t.Run("a browser's fetch is not offered basic authentication", func(t *testing.T) {
+		resp, _ := do(t, anon, http.MethodGet, e.srv.URL+"/api/fleet", "", "", "Sec-Fetch-Mode", "cors")
+		if resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") != "" {
+			t.Errorf("status %d, WWW-Authenticate %q: want 401 without a challenge (the browser would pop up a password box)", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+		}
+		resp, _ = do(t, anon, http.MethodGet, e.srv.URL+"/api/fleet", "", "")
+		if !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Basic ") {
+			t.Errorf("curl-like client: WWW-Authenticate %q, want a Basic challenge", resp.Header.Get("WWW-Authenticate"))
+		}
+	})
 	t.Run("logout ends the session", func(t *testing.T) {
 		if resp, _ := do(t, op, http.MethodPost, e.srv.URL+"/logout", "", ""); resp.StatusCode != 200 {
 			t.Fatalf("logout %d", resp.StatusCode)
 		}
 		if resp, _ := do(t, op, http.MethodPost, e.srv.URL+"/api/fleet/stop", "", ""); resp.StatusCode != 401 {
 			t.Errorf("after logout: %d, want 401", resp.StatusCode)
+		}
+		if resp, _ := do(t, op, http.MethodGet, e.srv.URL+"/api/fleet", "", ""); resp.StatusCode != 401 {
+			t.Errorf("read after logout: %d, want 401", resp.StatusCode)
 		}
 	})
 	t.Run("a forged cookie is refused", func(t *testing.T) {
@@ -185,6 +217,72 @@ func TestRequireOperator(t *testing.T) {
 			t.Errorf("forged cookie: %d, want 401", resp.StatusCode)
 		}
 	})
+}
+
+func basic(user, pass string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+}
+
+// TestReadGuard: the live updates and the missions check need a reader
+// like the API's reads; --allow-anonymous-watch opens reads, never
+// controls.
+func TestReadGuard(t *testing.T) {
+	for _, anonymous := range []bool{false, true} {
+		t.Run(fmt.Sprintf("anonymous read %v", anonymous), func(t *testing.T) {
+			e := newAuthEnv(t, web.Options{Verifier: users, AnonymousRead: anonymous})
+			anon := e.client(t)
+			want := 401
+			if anonymous {
+				want = 200
+			}
+			for _, c := range []struct{ method, path, body string }{
+				{http.MethodGet, "/api/fleet", ""},
+				{http.MethodPost, "/missions/parse", "arena: {diameter_m: 3}\nrobots:\n  r1: {route: [0]}\n"},
+				{http.MethodHead, "/events", ""},
+			} {
+				resp, body := do(t, anon, c.method, e.srv.URL+c.path, "", c.body)
+				if c.path == "/events" && anonymous && resp.StatusCode != 401 {
+					continue // the stream opened: that is the read
+				}
+				if resp.StatusCode != want {
+					t.Errorf("%s %s: %d, want %d: %s", c.method, c.path, resp.StatusCode, want, body)
+				}
+			}
+			resp, body := do(t, anon, http.MethodGet, e.srv.URL+"/session", "", "")
+			var si web.SessionInfo
+			if json.Unmarshal([]byte(body), &si) != nil || si.AnonymousRead != anonymous || !si.Login || resp.StatusCode != 200 {
+				t.Errorf("/session = %d %s, want anonymous_read %v", resp.StatusCode, body, anonymous)
+			}
+			if resp, _ := do(t, anon, http.MethodPost, e.srv.URL+"/api/fleet/stop", "", ""); resp.StatusCode != 401 {
+				t.Errorf("control without login: %d, want 401", resp.StatusCode)
+			}
+		})
+	}
+}
+
+// TestBasicAuthLimited: failed basic authentications count against the
+// client's IP like failed logins.
+func TestBasicAuthLimited(t *testing.T) {
+	now := time.Date(2026, 11, 26, 23, 0, 0, 0, time.UTC)
+	e := newAuthEnv(t, web.Options{Verifier: users, MaxFailures: 2, Lockout: time.Minute, Now: func() time.Time { return now }})
+	c := e.client(t)
+	get := func(pass string) int {
+		resp, _ := do(t, c, http.MethodGet, e.srv.URL+"/api/fleet", "", "", "Authorization", basic("watch", pass))
+		return resp.StatusCode
+	}
+	for i, want := range []int{401, 401, 429} {
+		pass := "x"
+		if i == 2 {
+			pass = "w-pass"
+		}
+		if got := get(pass); got != want {
+			t.Errorf("try %d: %d, want %d", i+1, got, want)
+		}
+	}
+	now = now.Add(2 * time.Minute)
+	if got := get("w-pass"); got != 200 {
+		t.Errorf("after the lockout: %d, want 200", got)
+	}
 }
 
 func TestSessionExpires(t *testing.T) {
@@ -278,7 +376,7 @@ func TestCredentialsVerifier(t *testing.T) {
 }
 
 func TestPageAndMissions(t *testing.T) {
-	e := newAuthEnv(t, web.Options{})
+	e := newAuthEnv(t, web.Options{AnonymousRead: true})
 	c := e.client(t)
 	tests := []struct {
 		name, method, path, body string

@@ -53,7 +53,7 @@ func TestBrowser(t *testing.T) {
 		t.Skip("browser test: skipped with -short")
 	}
 	base, fake := startFake(t)
-	b, held := webtest.BrowserScenario(t, base, "op", "secret")
+	b, held := webtest.BrowserScenario(t, base, webtest.Accounts{Watcher: "watch", WatcherPass: "w-pass", Operator: "op", OperatorPass: "secret"})
 
 	// The fake saw exactly the calls the page made: the refused hold
 	// never reached it.
@@ -128,17 +128,26 @@ func TestBrowser(t *testing.T) {
 			return hidden && b.CardState("r1") == "moving", fmt.Sprintf("pill hidden %v, r1 %s", hidden, b.CardState("r1"))
 		})
 	})
-	t.Run("logout then control is refused again", func(t *testing.T) {
+	t.Run("logout hides the fleet and refuses controls", func(t *testing.T) {
+		webtest.Eval[bool](b, `(document.querySelector('#notices').replaceChildren(), true)`)
 		b.Click("#logout")
 		b.Eventually("logged out", 10*time.Second, func() (bool, string) {
 			return webtest.Eval[string](b, `document.body.dataset.user`) == "", "still logged in"
 		})
-		webtest.Eval[bool](b, `(document.querySelector('#notices').replaceChildren(), true)`)
-		b.Click(`.robot-card[data-robot="r4"] button[data-act="stop"]`)
-		b.Eventually("refusal", 10*time.Second, func() (bool, string) { return b.HasNotice("login", "log in to control the fleet") })
+		b.Eventually("the fleet hidden and a login asked for", 10*time.Second, func() (bool, string) {
+			n := len(b.Robots()) + webtest.Eval[int](b, `document.querySelectorAll('.robot-card').length`)
+			ok, why := b.HasNotice("login", "log in to watch the fleet")
+			return ok && n == 0, fmt.Sprintf("%d robots and cards still shown; %s", n, why)
+		})
+		for _, c := range []struct{ method, path string }{{"POST", "/api/robots/r4/stop"}, {"GET", "/api/fleet"}} {
+			if st := webtest.Eval[int](b, fmt.Sprintf(`fetch(%q, {method: %q}).then(r => r.status)`, c.path, c.method)); st != 401 {
+				t.Errorf("%s %s after logout: %d, want 401", c.method, c.path, st)
+			}
+		}
 		if slices.Contains(fake.Calls(), "stop r4") {
 			t.Error("a stop without login reached the fleet")
 		}
+		b.Shot("logged-out")
 	})
 	t.Run("wrong password shown", func(t *testing.T) {
 		b.Login("op", "wrong")
@@ -167,7 +176,7 @@ func TestBrowserNoMap(t *testing.T) {
 		{ID: "r1", Online: true, State: "mapping", Mapping: true, Route: []int{0, 6, 3}},
 		{ID: "r2", Online: false, OfflineReason: "never seen", Route: []int{9, 3}},
 	}}}
-	s, err := web.New(web.Options{Source: src})
+	s, err := web.New(web.Options{Source: src, AnonymousRead: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,11 +13,19 @@
 //     at most 20 pushes a second however busy the broker. Slow browsers get
 //     only the latest snapshot.
 //   - Sessions: POST /login checks a user against the credentials file
-//     (Verifier; roles operator and orchestrator only) and sets a random
-//     256-bit session cookie (HttpOnly, SameSite=Strict, Secure over TLS).
-//     Failed logins are limited per client IP. RequireOperator wraps the
-//     API: reads pass, every control needs a session, else 401 with a JSON
-//     error that the page turns into "log in to control the fleet".
+//     (Verifier; roles observer, operator and orchestrator) and sets a
+//     random 256-bit session cookie (HttpOnly, SameSite=Strict, Secure over
+//     TLS). Failed logins are limited per client IP.
+//   - The same roles as on MQTT: reading the fleet (GET /events, the API's
+//     GETs, /metrics with RequireRead) needs a session or HTTP basic
+//     authentication of an observer, operator or orchestrator user, unless
+//     Options.AnonymousRead; else 401 "log in to watch the fleet", and the
+//     page shows nothing but the login. RequireOperator wraps the API:
+//     every control needs the session of an operator or orchestrator user,
+//     else 401 "log in to control the fleet" (403 for an observer). Basic
+//     authentication, which a browser would replay on a forged request,
+//     never controls. Successful basic authentications are cached for a few
+//     minutes so that a scraper does not pay bcrypt on every request.
 //
 // Units as everywhere: metres, radians counter-clockwise, arena frame.
 package web

@@ -22,7 +22,10 @@ var static embed.FS
 // Options configure a Server. Zero values take the defaults noted.
 type Options struct {
 	Source   Source   // required: the orchestrator state (*core.Runner)
-	Verifier Verifier // nil: nobody can log in, the dashboard is read-only
+	Verifier Verifier // nil: nobody can log in
+	// AnonymousRead lets anyone watch the fleet without logging in (the
+	// orchestrator's --allow-anonymous-watch); controls still need a login.
+	AnonymousRead bool
 	// Rejects, when set, counts refused logins and control requests by
 	// reason (metrics.(*Metrics).Reject fits).
 	Rejects      func(reason string)
@@ -47,6 +50,7 @@ type Server struct {
 	limit  *limiter
 	verify Verifier
 	bcrypt chan struct{}
+	basic  *basicCache
 	log    zerolog.Logger
 	now    func() time.Time
 	assets fs.FS
@@ -85,6 +89,7 @@ func New(o Options) (*Server, error) {
 		sess:   &sessions{m: map[[32]byte]Session{}, ttl: o.SessionTTL, max: o.MaxSessions},
 		limit:  &limiter{m: map[string]*failures{}, max: o.MaxFailures, window: o.FailWindow, lockout: o.Lockout, capacity: 4096},
 		bcrypt: make(chan struct{}, 2),
+		basic:  &basicCache{m: map[[32]byte]basicEntry{}, ttl: 5 * time.Minute, max: 64},
 	}, nil
 }
 
@@ -105,9 +110,10 @@ func (s *Server) reject(reason string) {
 	}
 }
 
-// Register adds the dashboard's routes: GET / and /static/, GET /events,
-// GET /session, POST /login, POST /logout, POST /missions/parse. The JSON
-// API is registered by package api; wrap it with RequireOperator.
+// Register adds the dashboard's routes: GET / and /static/ (the page, which
+// holds no fleet data), GET /session, POST /login, POST /logout, and behind
+// RequireRead GET /events and POST /missions/parse. The JSON API is
+// registered by package api; wrap it with RequireOperator.
 func (s *Server) Register(mux *http.ServeMux) {
 	files := http.FileServerFS(s.assets)
 	mux.Handle("GET /static/", http.StripPrefix("/static/", noCache(files)))
@@ -124,11 +130,11 @@ func (s *Server) Register(mux *http.ServeMux) {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		_, _ = w.Write(b)
 	})
-	mux.Handle("/events", s.hub)
+	mux.Handle("/events", s.RequireRead(s.hub))
 	mux.HandleFunc("GET /session", s.session)
 	mux.HandleFunc("POST /login", s.login)
 	mux.HandleFunc("POST /logout", s.logout)
-	mux.HandleFunc("POST /missions/parse", s.parseMissions)
+	mux.Handle("POST /missions/parse", s.RequireRead(http.HandlerFunc(s.parseMissions)))
 }
 
 func noCache(h http.Handler) http.Handler {
@@ -146,7 +152,7 @@ type ParsedMissions struct {
 }
 
 // parseMissions validates an uploaded missions file (YAML or JSON, the
-// format of --missions). It changes nothing, so it needs no login.
+// format of --missions). It changes nothing, so it needs only a reader.
 func (s *Server) parseMissions(w http.ResponseWriter, r *http.Request) {
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64*1024))
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,7 +26,11 @@ var ErrNotConnected = errors.New("link: not connected, QoS 0 message dropped")
 
 // Options configure a Link. BrokerURL and RobotID are required.
 type Options struct {
-	BrokerURL string // tcp://host:1883, tls://host:8883, ws://host:port/path or wss://
+	// BrokerURL is tcp://host:1883, tls://host:8883, ws://host:port/path or
+	// wss://, or a comma-separated list of them (the nodes of a broker
+	// cluster): a lost connection is made again to the first that answers,
+	// in the list's order.
+	BrokerURL string
 	RobotID   string // also the MQTT username and client id
 	Password  string
 	CAFile    string // PEM bundle to trust for tls:// and wss://; empty: system roots
@@ -167,17 +172,27 @@ func Dial(opts Options) (*Link, error) {
 	if err := topics.CheckRobotID(opts.RobotID); err != nil {
 		return nil, fmt.Errorf("link: %w", err)
 	}
-	u, err := url.Parse(opts.BrokerURL)
-	if err != nil {
-		return nil, fmt.Errorf("link: broker url %q: %w", opts.BrokerURL, err)
-	}
+	var brokers []string
 	secure := false
-	switch u.Scheme {
-	case "tcp", "mqtt", "ws":
-	case "tls", "ssl", "mqtts", "wss":
-		secure = true
-	default:
-		return nil, fmt.Errorf("link: broker url %q: scheme must be tcp, tls, ws or wss", opts.BrokerURL)
+	for _, b := range strings.Split(opts.BrokerURL, ",") {
+		if b = strings.TrimSpace(b); b == "" {
+			continue
+		}
+		u, err := url.Parse(b)
+		if err != nil {
+			return nil, fmt.Errorf("link: broker url %q: %w", b, err)
+		}
+		switch u.Scheme {
+		case "tcp", "mqtt", "ws":
+		case "tls", "ssl", "mqtts", "wss":
+			secure = true
+		default:
+			return nil, fmt.Errorf("link: broker url %q: scheme must be tcp, tls, ws or wss", b)
+		}
+		brokers = append(brokers, b)
+	}
+	if len(brokers) == 0 {
+		return nil, fmt.Errorf("link: no broker url in %q", opts.BrokerURL)
 	}
 	if opts.CAFile != "" && !secure {
 		return nil, fmt.Errorf("link: a CA file is given but broker url %q is not tls:// or wss://", opts.BrokerURL)
@@ -207,8 +222,15 @@ func Dial(opts Options) (*Link, error) {
 	}
 	l.will = will
 
-	co := mqtt.NewClientOptions().
-		AddBroker(opts.BrokerURL).
+	co := mqtt.NewClientOptions()
+	for _, b := range brokers {
+		co.AddBroker(b)
+	}
+	co.
+		// MQTT 3.1.1 only: paho's default falls back to 3.1 after a failed
+		// CONNECT, which a NATS node answers by closing the connection,
+		// and the next attempt waits a whole retry interval.
+		SetProtocolVersion(4).
 		SetClientID(l.id).
 		SetUsername(l.id).
 		SetPassword(opts.Password).

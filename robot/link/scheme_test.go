@@ -96,3 +96,33 @@ func TestBrokerURLSchemes(t *testing.T) {
 		})
 	}
 }
+
+// TestBrokerList: with a comma-separated list of brokers (a cluster's
+// nodes), the link connects to the first that answers, and when that one
+// dies it reconnects to another and carries on.
+func TestBrokerList(t *testing.T) {
+	dead := freeAddr(t) // nothing listens there
+	a, b := startBroker(t, "127.0.0.1:0"), startBroker(t, "127.0.0.1:0")
+	l := dial(t, "", func(o *link.Options) {
+		o.BrokerURL = "tcp://" + dead + ", tcp://" + a.addr + ",tcp://" + b.addr
+		o.RetryInterval = 100 * time.Millisecond
+	})
+	send := func(n uint64) {
+		t.Helper()
+		if err := l.Publish(topics.KindEvents, &topics.Event{Header: l.Stamp(topics.KindEvents), Kind: topics.EventAck, Epoch: 1, CmdSeq: n}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "connected past the dead node", connected(l))
+	send(1)
+	eventually(t, "the event at the first live node", func() bool { return len(a.on("robots/r1/events")) == 1 })
+	a.stop()
+	eventually(t, "reconnected to the next node", func() bool { return l.Stats().Connects >= 2 && l.State().Connected })
+	send(2)
+	eventually(t, "the event at the next node", func() bool { return len(b.on("robots/r1/events")) >= 1 })
+	for _, bad := range []string{"", " , ", "tcp://" + a.addr + ",http://x:1"} {
+		if _, err := link.Dial(link.Options{BrokerURL: bad, RobotID: "r1"}); err == nil {
+			t.Errorf("Dial with broker list %q succeeded", bad)
+		}
+	}
+}

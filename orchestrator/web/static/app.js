@@ -14,6 +14,8 @@ const $ = (s, el = document) => el.querySelector(s);
 let snap = null;
 let updates = 0;
 let session = { user: '' };
+let anonymousRead = false; // the server lets anyone watch (--allow-anonymous-watch)
+let es = null;             // the live connection, while watching
 let selected = '';
 let staticKey = '';
 
@@ -78,6 +80,11 @@ async function api(method, path, body, what) {
     $('#login-user').focus();
     return null;
   }
+  if (res.status === 403 && session.user && !session.control) {
+    notice('login', `${what} refused: ${msg}`, 'login');
+    $('#login-user').focus();
+    return null;
+  }
   if (!res.ok) { notice('error', `${what} failed (${res.status}): ${msg}`); return null; }
   notice('ok', `${what}: done`, 'ok');
   return data || {};
@@ -91,7 +98,8 @@ async function act(button, method, path, body, what) {
 // ---------- session ----------
 function renderSession() {
   const logged = !!session.user;
-  $('#login-form').hidden = logged;
+  // An observer may log in again as an operator to control.
+  $('#login-form').hidden = logged && !!session.control;
   $('#who').hidden = !logged;
   $('#logout').hidden = !logged;
   $('#who').textContent = logged ? `● ${session.user} (${session.role})` : '';
@@ -102,7 +110,23 @@ async function loadSession() {
     const r = await fetch('/session', { credentials: 'same-origin' });
     session = await r.json();
   } catch { session = { user: '' }; }
+  anonymousRead = !!session.anonymous_read;
   renderSession();
+  watch();
+}
+// watch starts the live view when this browser may see the fleet, else
+// asks for a login.
+function watch() {
+  if (session.user || anonymousRead) { if (!es) connect(); return; }
+  notice('login', 'log in to watch the fleet', 'login');
+  document.body.dataset.watch = 'login';
+}
+// unwatch closes the live view and clears what it showed.
+function unwatch() {
+  if (es) { es.close(); es = null; }
+  snap = null; staticKey = '';
+  for (const id of ['#layer-static', '#layer-routes', '#layer-holds', '#layer-truth', '#layer-robots', '#robots', '#log', '#checkpoints', '#stats']) $(id).replaceChildren();
+  const live = $('#live'); live.textContent = 'not watching'; live.className = 'pill warn';
 }
 async function login(ev) {
   ev.preventDefault();
@@ -117,10 +141,12 @@ async function login(ev) {
   clearNotice('login'); clearNotice('loginerr');
   renderSession();
   notice('ok', `logged in as ${session.user}`, 'ok');
+  watch();
 }
 async function logout() {
   await fetch('/logout', { method: 'POST', credentials: 'same-origin' }).catch(() => {});
   session = { user: '' }; renderSession();
+  if (!anonymousRead) { unwatch(); watch(); }
 }
 
 // ---------- arena ----------
@@ -415,8 +441,11 @@ function render() {
 // ---------- live updates ----------
 function connect() {
   const live = $('#live');
-  const es = new EventSource('/events');
+  delete document.body.dataset.watch;
+  es = new EventSource('/events');
+  const mine = es;
   es.addEventListener('snapshot', (ev) => {
+    if (es !== mine) return;
     try { snap = JSON.parse(ev.data); } catch (e) { notice('error', `bad snapshot from the server: ${e.message}`, 'snap'); return; }
     updates++;
     document.body.dataset.updates = String(updates);
@@ -426,9 +455,15 @@ function connect() {
   es.onerror = () => {
     live.textContent = 'reconnecting…'; live.className = 'pill bad';
     notice('error', 'lost the live connection to the orchestrator: reconnecting', 'conn');
-    // A refusal (503: too many dashboards) closes the stream for good:
-    // try again later instead of giving up.
-    if (es.readyState === EventSource.CLOSED) { es.close(); setTimeout(connect, 3000); }
+    // A refusal (503: too many dashboards; 401: the session expired)
+    // closes the stream for good: look at the session again later, which
+    // reconnects or asks for a login, instead of giving up.
+    if (mine.readyState === EventSource.CLOSED) {
+      mine.close();
+      if (es !== mine) return; // replaced or closed by a logout
+      es = null;
+      setTimeout(() => { if (!es) loadSession(); }, 3000);
+    }
   };
 }
 
@@ -459,6 +494,5 @@ window.addEventListener('DOMContentLoaded', () => {
   for (const id of ['#show-truth', '#show-routes']) $(id).addEventListener('change', render);
   drawLegend();
   loadSession();
-  connect();
   setInterval(() => { if (snap) renderRobots(); }, 1000); // keep "seen ... ago" honest
 });

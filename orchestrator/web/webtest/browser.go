@@ -216,16 +216,23 @@ func (b *Browser) HasNotice(kind, text string) (bool, string) {
 	return false, fmt.Sprintf("notices %q lack a %s notice with %q", ns, kind, text)
 }
 
-// Click clicks the element matching a CSS selector.
+// Click clicks the element matching a CSS selector, as the user would:
+// the element's click(), in the page. (chromedp's DOM queries track every
+// node change, and the live arena changes 20 times a second: on a loaded
+// machine they fell minutes behind.)
 func (b *Browser) Click(sel string) {
 	b.t.Helper()
-	b.Run(chromedp.ScrollIntoView(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
+	b.Eventually("the element "+sel+" to click", 30*time.Second, func() (bool, string) {
+		ok := Eval[bool](b, fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e || e.disabled || e.offsetParent === null) return false; e.scrollIntoView({block: 'nearest'}); e.click(); return true })()`, sel))
+		return ok, sel + " is missing, hidden or disabled"
+	})
 }
 
-// Login logs in through the page's form.
+// Login logs in through the page's form: it types user and password and
+// presses the button.
 func (b *Browser) Login(user, pass string) {
 	b.t.Helper()
-	b.Run(chromedp.SetValue(chromedp.CSS("#login-user"), user), chromedp.SetValue(chromedp.CSS("#login-pass"), pass))
+	Eval[bool](b, fmt.Sprintf(`(() => { document.querySelector('#login-user').value = %q; document.querySelector('#login-pass').value = %q; return true })()`, user, pass))
 	b.Click("#login-submit")
 }
 
@@ -241,21 +248,47 @@ const (
 // map the arena before it moves.
 var StepTimeout = 90 * time.Second
 
+// Accounts are the users a scenario logs in as: a watcher (role observer)
+// and an operator (operator or orchestrator).
+type Accounts struct {
+	Watcher, WatcherPass   string
+	Operator, OperatorPass string
+}
+
 // BrowserScenario is the operator's acceptance test against a dashboard at
 // baseURL with (at least) four robots on their missions:
 //
-//  1. the page shows four robots, and every one with a mission moves;
-//  2. hold without login is refused: the page says "log in to control the
-//     fleet", and the API answers 401;
-//  3. after logging in as user, hold stops a moving robot (its card says
+//  0. before any login the page shows no robot and asks to log in, and the
+//     API answers 401 to a read;
+//  1. logged in as the watcher, the page shows four robots, and every one
+//     with a mission moves;
+//  2. the watcher's hold is refused: the page says so, and the API answers
+//     403;
+//  3. logged in as the operator, hold stops a moving robot (its card says
 //     holding, its position stands still over several updates);
 //  4. resume moves it again.
 //
 // It returns the logged-in browser for further steps, and the robot it held.
-func BrowserScenario(t *testing.T, baseURL, user, pass string) (*Browser, string) {
+func BrowserScenario(t *testing.T, baseURL string, acc Accounts) (*Browser, string) {
 	t.Helper()
 	b := NewBrowser(t)
 	b.Run(chromedp.Navigate(baseURL + "/"))
+
+	b.Eventually("the page to ask for a login", 15*time.Second, func() (bool, string) {
+		return b.HasNotice("login", "log in to watch the fleet")
+	})
+	if n := len(b.Robots()); n != 0 {
+		t.Errorf("the page shows %d robots before any login", n)
+	}
+	if status := Eval[int](b, `fetch('/api/fleet').then(r => r.status)`); status != 401 {
+		t.Errorf("GET /api/fleet without a login answered %d, want 401", status)
+	}
+	b.Shot("login-to-watch")
+	b.Login(acc.Watcher, acc.WatcherPass)
+	b.Eventually("logged in as the watcher", 15*time.Second, func() (bool, string) {
+		u := Eval[string](b, `document.body.dataset.user`)
+		return u == acc.Watcher, fmt.Sprintf("page user %q; notices %q", u, b.Notices())
+	})
 
 	b.Eventually("four robots on the arena", StepTimeout, func() (bool, string) {
 		rs := b.Robots()
@@ -300,28 +333,28 @@ func BrowserScenario(t *testing.T, baseURL, user, pass string) (*Browser, string
 	holdBtn := fmt.Sprintf(`.robot-card[data-robot=%q] button[data-act="hold"]`, target)
 	resumeBtn := fmt.Sprintf(`.robot-card[data-robot=%q] button[data-act="resume"]`, target)
 
-	// Unauthenticated: refused, and said so.
+	// The watcher may not control: refused, and said so.
 	b.Click(holdBtn)
-	b.Eventually("the refusal of an unauthenticated hold", 10*time.Second, func() (bool, string) {
-		return b.HasNotice("login", "log in to control the fleet")
+	b.Eventually("the refusal of the watcher's hold", 10*time.Second, func() (bool, string) {
+		return b.HasNotice("login", "log in as an operator to control the fleet")
 	})
 	status := Eval[int](b, fmt.Sprintf(`fetch('/api/robots/%s/hold', {method: 'POST'}).then(r => r.status)`, target))
-	if status != 401 {
-		t.Errorf("unauthenticated POST /api/robots/%s/hold answered %d, want 401", target, status)
+	if status != 403 {
+		t.Errorf("the watcher's POST /api/robots/%s/hold answered %d, want 403", target, status)
 	}
 	if s := b.CardState(target); s == "holding" {
 		t.Errorf("%s is holding after a refused hold", target)
 	}
 	b.Shot("refused")
 
-	b.Login(user, pass)
+	b.Login(acc.Operator, acc.OperatorPass)
 	b.Eventually("logged in", 15*time.Second, func() (bool, string) {
 		u := Eval[string](b, `document.body.dataset.user`)
 		ok, why := b.HasNotice("error", "log in")
 		if ok {
 			return false, "login refused: " + strings.Join(b.Notices(), "; ")
 		}
-		return u == user, fmt.Sprintf("page user %q; %s", u, why)
+		return u == acc.Operator, fmt.Sprintf("page user %q; %s", u, why)
 	})
 
 	b.Click(holdBtn)

@@ -5,10 +5,11 @@
 //     that drive their routes between edge markers of a 3 m arena, stop when
 //     held, and publish their poses, checkpoints, directives and ground truth
 //     through the same MQTT payloads the real system sends (topics.Encode).
-//   - BrowserScenario(t, baseURL, user, pass) is the operator's acceptance
+//   - BrowserScenario(t, baseURL, accounts) is the operator's acceptance
 //     test, runnable against the fake or a real `orchestrator --sim 4`:
-//     robots move on the page, an unauthenticated hold is refused, a logged
-//     in hold stops a robot, resume moves it again.
+//     nothing is shown before a login, robots move on the page once an
+//     observer logs in, the observer's hold is refused, an operator's hold
+//     stops a robot, resume moves it again.
 //
 // Chromium is /usr/bin/chromium (or $CHROMIUM); tests skip without it unless
 // COLLABORATE_REQUIRE_TOOLS=1. Screenshots go to $COLLABORATE_SCREENSHOTS,
