@@ -66,8 +66,11 @@ func TestEachMessageDecodedOnce(t *testing.T) {
 	}
 	// The last pose reached the core (its x is in the fleet view), so every
 	// message before it was handled or superseded.
+	watchPass := initialPassword(t, dir, "watch")
 	eventually(t, "the last pose in the fleet view", func() bool {
-		resp, err := http.Get("http://" + r.addrs["http"] + "/api/fleet")
+		req, _ := http.NewRequest(http.MethodGet, "http://"+r.addrs["http"]+"/api/fleet", nil)
+		req.SetBasicAuth("watch", watchPass)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return false
 		}
