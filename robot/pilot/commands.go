@@ -134,7 +134,7 @@ func (p *Pilot) applyRoute(d *topics.Directive) {
 		p.resetNav()
 	}
 	p.released = d.Released
-	p.stopM, p.park = d.StopM, nil
+	p.stopM, p.stopRadial, p.park = d.StopM, d.StopRadial, nil
 	if d.ParkXM != nil && d.ParkYM != nil {
 		p.park = &[2]float64{*d.ParkXM, *d.ParkYM}
 	}
