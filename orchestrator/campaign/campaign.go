@@ -31,10 +31,7 @@ type Config struct {
 	RouteMin int  // markers per route, default 3
 	RouteMax int  // default 8
 	Traffic  bool // false: no traffic planner (the unsafe control case)
-	// Reserve picks the reservation planner (traffic.Reserver) instead of
-	// the predictive one (traffic.Planner).
-	Reserve bool
-	NoGates bool // reservation planner without crossing gates
+	NoGates  bool // reservation planner without crossing gates
 	// NoReflex turns the robots' local face reflex off too: with Traffic
 	// false, nothing then keeps robots apart (the control case).
 	NoReflex  bool
@@ -57,7 +54,7 @@ type Result struct {
 	LowerBound time.Duration // the longest route driven alone
 	Holds      int
 	// Moving and Waiting are how many robots, on average over the run,
-	// drove a reserved leg and waited for one (reservation planner only).
+	// drove a reserved leg and waited for one (traffic control on only).
 	Moving, Waiting float64
 	// ParkErrM is the largest distance, at the end of a finished run,
 	// between where a robot truly stands and its park spot.
@@ -309,14 +306,11 @@ func run(cfg Config, only []int) (Result, error) {
 	nop := zerolog.Nop()
 	ccfg.Log = &nop
 	if cfg.Traffic {
-		ccfg.Planner = traffic.New(traffic.DefaultConfig())
-		if cfg.Reserve {
-			rp = traffic.NewReserver(traffic.ReserverConfig{NoGates: cfg.NoGates})
-			if trace != nil {
-				rp.Trace = func(l string) { trace(fmt.Sprintf("%.1fs %s", w.Elapsed().Seconds(), l)) }
-			}
-			ccfg.Planner = rp
+		rp = traffic.NewReserver(traffic.ReserverConfig{NoGates: cfg.NoGates})
+		if trace != nil {
+			rp.Trace = func(l string) { trace(fmt.Sprintf("%.1fs %s", w.Elapsed().Seconds(), l)) }
 		}
+		ccfg.Planner = rp
 	}
 	c, err := core.New(ccfg, st)
 	if err != nil {

@@ -14,7 +14,6 @@ import (
 var (
 	seeds     = flag.Int("seeds", 0, "seeds of the full safety campaign; 0 runs the small CI version")
 	firstSeed = flag.Int64("first-seed", 1, "first seed of the campaign")
-	planner   = flag.String("planner", "reserve", "traffic planner: reserve (traffic.Reserver) or predict (traffic.Planner)")
 	gates     = flag.Bool("gates", true, "reservation planner: crossing gates (false: crossing legs wait for each other whole)")
 )
 
@@ -53,7 +52,7 @@ func TestCampaign(t *testing.T) {
 		if *seeds == 0 {
 			robots = ci[i]
 		}
-		cfg := Config{Seed: seed, Robots: robots, Traffic: true, Reserve: *planner == "reserve", NoGates: !*gates, Limit: limit}
+		cfg := Config{Seed: seed, Robots: robots, Traffic: true, NoGates: !*gates, Limit: limit}
 		on, err := Run(cfg)
 		if errors.Is(err, ErrNoDrivableRoutes) {
 			undrivable++

@@ -20,18 +20,6 @@ func unit(p Point) Point                       { n := p.norm(); return Point{p.X
 func perp(p Point) Point                       { return Point{-p.Y, p.X} }
 func (p Point) within(q Point, r float64) bool { return sq(p.X-q.X)+sq(p.Y-q.Y) < r*r }
 
-// AlongSegment is the point RemainingM short of to on the line from -> to:
-// where a robot is when it only reports its distance to its target. The core
-// may use it to fill Robot.Pos when it has no pose.
-func AlongSegment(from, to Point, remainingM float64) Point {
-	d := to.sub(from)
-	n := d.norm()
-	if n < 1e-9 || !finite(remainingM) {
-		return from
-	}
-	return to.sub(d.scale(remainingM / n))
-}
-
 // closestOnSeg is the parameter t in [0,1] of the point of a-b nearest p.
 func closestOnSeg(p, a, b Point) float64 {
 	d := b.sub(a)

@@ -17,11 +17,6 @@ type Robot struct {
 	SpeedMps   float64 // cruise speed, for time windows
 	Final      bool    // To is its final goal: it stays there once reached
 	Holding    bool    // currently held by this planner
-	// Next is the marker after To when To is not the final goal and the core
-	// knows it. The planner then keeps waiting robots off the path the robot
-	// takes next, so that nobody waits where it must pass.
-	Next    Point
-	HasNext bool
 
 	// For the reservation planner (Reserver): the marker positions of the
 	// whole route, the number of steps reached so far (Route[Step] is the
@@ -48,14 +43,6 @@ type Order struct {
 	With   string // the robot it yields to, or "" for a static obstacle
 	At     Point  // conflict point
 	Reason string
-	// Blocked marks a hold that waiting alone will not clear: an offline,
-	// idle or parked robot stands on the path, or robots sit on each other's
-	// paths (gridlock). The core should re-route the robot or back one off.
-	Blocked bool
-	// BackoffM > 0 (with Hold) tells the robot to reverse this far along the
-	// way it came, then hold: it stands on the path of With, which stands on
-	// its own. The core sends it as a backoff directive.
-	BackoffM float64
 }
 
 // HoldRecord is one finished hold, for the hold count and duration metrics.
@@ -63,4 +50,19 @@ type HoldRecord struct {
 	Robot      string
 	With       string
 	Start, End time.Time
+}
+
+// Stats are the reservation planner's counters.
+type Stats struct {
+	Holds    int // holds issued
+	Releases int // holds released
+	Rejected int // robots rejected as bad input
+	HeadOns  int // head-on reports resolved
+	Stalls   int // legs reserved without the deadlock check after a stall
+	// Summed over Plan calls: robots on a leg, and robots waiting for
+	// their next leg because of another robot's leg, a robot standing in
+	// the way, or the deadlock check. Divided by Calls, they say how many
+	// robots drive and wait at a time, on average.
+	Calls, Moving, WaitLeg, WaitStanding, WaitOrder int
+	LastError                                       string
 }
