@@ -31,7 +31,6 @@ type Config struct {
 	RouteMin int  // markers per route, default 3
 	RouteMax int  // default 8
 	Traffic  bool // false: no traffic planner (the unsafe control case)
-	NoGates  bool // reservation planner without crossing gates
 	// NoReflex turns the robots' local face reflex off too: with Traffic
 	// false, nothing then keeps robots apart (the control case).
 	NoReflex  bool
@@ -306,7 +305,7 @@ func run(cfg Config, only []int) (Result, error) {
 	nop := zerolog.Nop()
 	ccfg.Log = &nop
 	if cfg.Traffic {
-		rp = traffic.NewReserver(traffic.ReserverConfig{NoGates: cfg.NoGates})
+		rp = traffic.NewReserver(traffic.ReserverConfig{})
 		if trace != nil {
 			rp.Trace = func(l string) { trace(fmt.Sprintf("%.1fs %s", w.Elapsed().Seconds(), l)) }
 		}
@@ -407,7 +406,7 @@ func run(cfg Config, only []int) (Result, error) {
 	}
 	if rp != nil {
 		if st := rp.Stats(); st.Calls > 0 {
-			res.Moving = float64(st.Moving) / float64(st.Calls)
+			res.Moving = float64(st.Driving+st.AtGate) / float64(st.Calls)
 			res.Waiting = float64(st.WaitLeg+st.WaitStanding+st.WaitOrder) / float64(st.Calls)
 		}
 	}

@@ -14,7 +14,6 @@ import (
 var (
 	seeds     = flag.Int("seeds", 0, "seeds of the full safety campaign; 0 runs the small CI version")
 	firstSeed = flag.Int64("first-seed", 1, "first seed of the campaign")
-	gates     = flag.Bool("gates", true, "reservation planner: crossing gates (false: crossing legs wait for each other whole)")
 )
 
 // TestCampaign runs the safety campaign in stepped mode: the real pilots,
@@ -52,7 +51,7 @@ func TestCampaign(t *testing.T) {
 		if *seeds == 0 {
 			robots = ci[i]
 		}
-		cfg := Config{Seed: seed, Robots: robots, Traffic: true, NoGates: !*gates, Limit: limit}
+		cfg := Config{Seed: seed, Robots: robots, Traffic: true, Limit: limit}
 		on, err := Run(cfg)
 		if errors.Is(err, ErrNoDrivableRoutes) {
 			undrivable++

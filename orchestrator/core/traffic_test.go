@@ -12,8 +12,8 @@ import (
 )
 
 // TestRouteCarriesWhereToStopAndPark: with the reservation planner, route
-// directives tell the robot how far short of markers to stop and where to
-// park for its final goal (beside the marker, as mapping.ParkSpot puts it),
+// directives tell the robot where to stop for markers on its way (their
+// stop spots) and where to park for its final goal (beside the marker, as mapping.ParkSpot puts it),
 // and the planner is given the same park spot and the mission's start.
 func TestRouteCarriesWhereToStopAndPark(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "o.db")
@@ -39,8 +39,8 @@ robots:
 		t.Fatal("no route directive")
 	}
 	stop, gap := res.StopDistances()
-	if route.StopM != stop {
-		t.Errorf("stop_m %v, want the planner's %v", route.StopM, stop)
+	if route.StopM != stop || !route.StopRadial {
+		t.Errorf("stop_m %v, stop_radial %v: want the planner's %v at stop spots", route.StopM, route.StopRadial, stop)
 	}
 	wx, wy, _ := mapping.ParkSpot(h.c.Map().Markers, 3, gap)
 	if route.ParkXM == nil || route.ParkYM == nil || math.Hypot(*route.ParkXM-wx, *route.ParkYM-wy) > 1e-9 {
