@@ -39,9 +39,8 @@
 // # No collision
 //
 // It holds while a robot on a leg stays within CorridorMarginM/2 of it, one
-// standing within StaticMarginM/2 of where the planner takes it to be (the
-// campaign sees at most 0.05 m and 0.04 m), and a robot held at its gate
-// stops within StopAllowanceM. Two robots on reserved legs keep
+// standing within StaticMarginM/2 of where the planner takes it to be, and
+// a robot held at its gate stops within StopAllowanceM. Two robots on reserved legs keep
 // apart: the lower one stays short of its gate, outside move of what is
 // left of the higher leg, which only shrinks; a new leg ranked above an
 // older one leaves that robot room to stop at its new gate. A moving robot
