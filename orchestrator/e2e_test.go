@@ -166,11 +166,6 @@ func knownStalls(fleet string) string {
 			"sent right after it (robot/link delivers out of order) leaves the robot idle for ever", v.Stats.Stale))
 	}
 	for _, r := range v.Robots {
-		for _, h := range r.Holds {
-			if strings.Contains(h, "needs a") {
-				hints = append(hints, fmt.Sprintf("%s is held for ever: %q (the core does not act on traffic.Order.Blocked)", r.ID, h))
-			}
-		}
 		if !r.Done && r.State == "idle" {
 			hints = append(hints, fmt.Sprintf("%s is idle before the end of its route", r.ID))
 		}

@@ -89,6 +89,7 @@ var directiveSchema = message[Directive]("directive",
 	optNumber("park_x_m,omitempty", func(m *Directive) **float64 { return &m.ParkXM }),
 	optNumber("park_y_m,omitempty", func(m *Directive) **float64 { return &m.ParkYM }),
 	str("reason,omitempty", func(m *Directive) *string { return &m.Reason }),
+	boolean("stop_radial,omitempty", func(m *Directive) *bool { return &m.StopRadial }),
 )
 
 var fleetCommandSchema = message[FleetCommand]("fleet_cmd",

@@ -223,6 +223,11 @@ type Directive struct {
 	ParkXM *float64 `json:"park_x_m,omitempty"`
 	ParkYM *float64 `json:"park_y_m,omitempty"`
 	Reason string   `json:"reason,omitempty"`
+	// StopRadial (for route): the robot stops for each marker on the way
+	// at its stop spot instead of on its way there: StopM in front of it,
+	// on the line to the arena's centre, driven to by the pose estimate, so
+	// that it stands where the orchestrator planned whichever way it came.
+	StopRadial bool `json:"stop_radial,omitempty"`
 }
 
 // Fleet command kinds on fleet/cmd.

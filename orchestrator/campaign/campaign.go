@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"os"
 	"time"
 
@@ -15,6 +14,8 @@ import (
 	"collaborate/orchestrator/mission"
 	"collaborate/orchestrator/store"
 	"collaborate/orchestrator/traffic"
+	"collaborate/robot/control"
+	"collaborate/robot/link"
 	"collaborate/robot/pilot"
 	"collaborate/robot/sim"
 	"collaborate/topics"
@@ -24,24 +25,55 @@ import (
 // (the planner's ParkWallGapM): they start there, and end there.
 var _, parkGapM = traffic.NewReserver(traffic.ReserverConfig{}).StopDistances()
 
+// Control is the traffic control of a run.
+type Control int
+
+const (
+	// Flow is the orchestrator's traffic control, traffic.Reserver.
+	Flow Control = iota
+	// Queue is its first version (traffic.ReserverConfig.Queue), to compare.
+	Queue
+	// Off is no traffic control at all: the control case, which must
+	// collide (with the robots' reflex off too).
+	Off
+)
+
+func (c Control) String() string {
+	switch c {
+	case Flow:
+		return "flow"
+	case Queue:
+		return "queue"
+	case Off:
+		return "off"
+	}
+	return fmt.Sprintf("Control(%d)", int(c))
+}
+
+// ParseControl reads a Control from its name.
+func ParseControl(s string) (Control, error) {
+	for _, c := range []Control{Flow, Queue, Off} {
+		if c.String() == s {
+			return c, nil
+		}
+	}
+	return 0, fmt.Errorf("campaign: unknown control %q: want flow, queue or off", s)
+}
+
 // Config is one run.
 type Config struct {
 	Seed     int64
-	Robots   int  // 4..12 in the acceptance campaign
-	RouteMin int  // markers per route, default 3
-	RouteMax int  // default 8
-	Traffic  bool // false: no traffic planner (the unsafe control case)
-	// Reserve picks the reservation planner (traffic.Reserver) instead of
-	// the predictive one (traffic.Planner).
-	Reserve bool
-	NoGates bool // reservation planner without crossing gates
-	// NoReflex turns the robots' local face reflex off too: with Traffic
-	// false, nothing then keeps robots apart (the control case).
+	Robots   int // 4..12 in the acceptance campaign
+	RouteMin int // markers per route, default 3
+	RouteMax int // default 8
+	Control  Control
+	// NoReflex turns the robots' local face reflex off: with Control Off,
+	// nothing then keeps robots apart (the control case).
 	NoReflex  bool
 	Noiseless bool          // camera noise is on unless set
 	Limit     time.Duration // sim time before a run counts as a deadlock, default 15 min
 	// Routes overrides the random routes (robot index -> marker ids), and
-	// Homes the markers the robots start in front of.
+	// Homes the markers the robots start beside.
 	Routes [][]int
 	Homes  []int
 }
@@ -50,15 +82,21 @@ type Config struct {
 type Result struct {
 	Seed       int64
 	Robots     int
+	Control    Control
 	Collisions int
 	Contacts   []sim.Contact
 	Finished   bool          // every mission done within Limit
 	Makespan   time.Duration // start of missions -> last robot done (Limit when unfinished)
-	LowerBound time.Duration // the longest route driven alone
-	Holds      int
-	// Moving and Waiting are how many robots, on average over the run,
-	// drove a reserved leg and waited for one (reservation planner only).
-	Moving, Waiting float64
+	// Done is when each robot's mission ended (Limit for one that did
+	// not), Flowtime their sum.
+	Done     []time.Duration
+	Flowtime time.Duration
+	Holds    int
+	// Driving and Waiting are how many robots, on average over the run,
+	// were on their way to a marker (turning towards it or driving), and
+	// were stopped with steps left (held, waiting for the next step, or
+	// yielding): the robots' own states, whatever the control.
+	Driving, Waiting float64
 	// ParkErrM is the largest distance, at the end of a finished run,
 	// between where a robot truly stands and its park spot.
 	ParkErrM float64
@@ -77,149 +115,27 @@ const (
 	minSep = 4
 )
 
-func (c *Config) defaults() {
-	if c.RouteMin == 0 {
-		c.RouteMin = 3
+// WithRoutes fills in the defaults and, when cfg has none, the seed's
+// routes, so that several runs (each control, each robot alone) drive the
+// same ones. It returns ErrNoDrivableRoutes when the seed has none.
+func WithRoutes(cfg Config) (Config, error) {
+	if cfg.RouteMin == 0 {
+		cfg.RouteMin = 3
 	}
-	if c.RouteMax == 0 {
-		c.RouteMax = 8
+	if cfg.RouteMax == 0 {
+		cfg.RouteMax = 8
 	}
-	if c.Limit == 0 {
-		c.Limit = 15 * time.Minute
+	if cfg.Limit == 0 {
+		cfg.Limit = 15 * time.Minute
 	}
-}
-
-// RandomRoutes draws n crossing routes over the 12 markers. Robot k has a
-// home marker, spread around the ring; it starts parked there and its route
-// ends there (its final goal). Its intermediate markers are any others,
-// other robots' homes included: robots park closer to their marker
-// (traffic.ReserverConfig.ParkShortM) than robots on their way stop
-// (StopShortM), so a parked robot does not stand where visitors stop. Every
-// leg spans at least a third of a turn of the arena, so legs cross its
-// middle and keep clear of the stop points of the markers they pass.
-func RandomRoutes(rng *rand.Rand, n, min, max int) (homes []int, routes [][]int) {
-	offset := rng.IntN(markers)
-	for k := 0; k < n; k++ {
-		homes = append(homes, (offset+k*markers/n)%markers)
-	}
-	routes = make([][]int, n)
-	for k := range routes {
-		for attempt := 0; ; attempt++ {
-			length := min + rng.IntN(max-min+1)
-			route, ok := drawRoute(rng, homes[k], length)
-			if ok {
-				routes[k] = route
-				break
-			}
-			if attempt > 200 {
-				routes[k] = []int{homes[k]} // no crossing route from here: stay home
-				break
-			}
-		}
-	}
-	return homes, routes
-}
-
-// ErrNoDrivableRoutes: no draw gave routes the robots could drive one at a
-// time.
-var ErrNoDrivableRoutes = errors.New("no drivable routes")
-
-// DrivableRoutes draws random routes (RandomRoutes) until the robots,
-// standing at their homes, could drive them one at a time without coming
-// near each other (traffic.Reserver.Drivable): routes that no traffic
-// control could serve are not a fair test of it. It is deterministic in seed.
-func DrivableRoutes(seed int64, n, min, max int) ([]int, [][]int, error) {
-	w, err := sim.New(sim.Config{DiameterM: diameterM, MarkerCount: markers})
-	if err != nil {
-		return nil, nil, err
-	}
-	rng := rand.New(rand.NewPCG(uint64(seed), 0x9e3779b97f4a7c15))
-	fm := trueMap(w)
-	for attempt := 0; attempt < 2000; attempt++ {
-		homes, routes := RandomRoutes(rng, n, min, max)
-		robots := make([]traffic.Robot, n)
-		for k := range robots {
-			px, py, _ := mapping.ParkSpot(fm.Markers, homes[k], parkGapM)
-			park := traffic.Point{X: px, Y: py}
-			robots[k] = traffic.Robot{ID: fmt.Sprintf("r%d", k+1), Online: true, Pos: park, Park: park, HasPark: true}
-			for _, m := range routes[k] {
-				x, y, _ := w.MarkerPos(m)
-				robots[k].Route = append(robots[k].Route, traffic.Point{X: x, Y: y})
-			}
-		}
-		if traffic.NewReserver(traffic.ReserverConfig{}).Drivable(robots) {
-			return homes, routes, nil
-		}
-	}
-	return nil, nil, fmt.Errorf("%w for %d robots in 2000 draws (seed %d)", ErrNoDrivableRoutes, n, seed)
-}
-
-// drawRoute draws a route of length markers ending at home, each leg
-// spanning at least minSep marker steps; the first leg leaves, and the last
-// reaches, the park spot beside home, half a step counter-clockwise of it.
-func drawRoute(rng *rand.Rand, home int, length int) ([]int, bool) {
-	route := make([]int, 0, length)
-	prev := -1 // the park spot beside home
-	far := func(a, b int) bool {
-		if a < 0 || b < 0 {
-			m := max(a, b)
-			d := (m - home + markers) % markers // half a step from the spot: d-0.5 and 12-(d-0.5)
-			return float64(d)-0.5 >= minSep && float64(markers-d)+0.5 >= minSep
-		}
-		return sep(a, b) >= minSep
-	}
-	for len(route) < length-1 {
-		var cands []int
-		for m := 0; m < markers; m++ {
-			if m != home && far(m, prev) && (len(route) < length-2 || far(m, -1)) {
-				cands = append(cands, m)
-			}
-		}
-		if len(cands) == 0 {
-			return nil, false
-		}
-		m := cands[rng.IntN(len(cands))]
-		route = append(route, m)
-		prev = m
-	}
-	if prev >= 0 && !far(prev, -1) {
-		return nil, false
-	}
-	return append(route, home), true
-}
-
-// sep is the distance between two markers, in marker steps around the ring.
-func sep(a, b int) int {
-	d := (a - b + markers) % markers
-	return min(d, markers-d)
-}
-
-// Run runs one seed with every robot, then each robot alone for the lower
-// bound.
-func Run(cfg Config) (Result, error) {
-	cfg.defaults()
 	if cfg.Routes == nil {
 		var err error
 		if cfg.Homes, cfg.Routes, err = DrivableRoutes(cfg.Seed, cfg.Robots, cfg.RouteMin, cfg.RouteMax); err != nil {
-			return Result{Seed: cfg.Seed, Robots: cfg.Robots}, err
+			return cfg, err
 		}
 	}
 	cfg.Robots = len(cfg.Routes)
-	res, err := run(cfg, nil)
-	if err != nil {
-		return res, err
-	}
-	for i := range cfg.Routes {
-		alone, err := run(cfg, []int{i})
-		if err != nil {
-			return res, err
-		}
-		if !alone.Finished {
-			return res, fmt.Errorf("seed %d: robot %d cannot finish its route even alone: %v", cfg.Seed, i, cfg.Routes[i])
-		}
-		res.LowerBound = max(res.LowerBound, alone.Makespan)
-	}
-	return res, nil
+	return cfg, nil
 }
 
 // PilotConfig is the pilot's configuration under traffic control: the
@@ -234,17 +150,38 @@ func PilotConfig(id string, faces topics.FaceIDs) pilot.Config {
 	return c
 }
 
-// robot is one simulated robot with its pilot and its inbox.
-type robot struct {
-	id    string
-	body  *sim.Robot
-	pilot *pilot.Pilot
-	in    pilot.Input // messages for the next tick
+// Run runs one seed with every robot.
+func Run(cfg Config) (Result, error) {
+	cfg, err := WithRoutes(cfg)
+	if err != nil {
+		return Result{Seed: cfg.Seed, Robots: cfg.Robots, Control: cfg.Control}, err
+	}
+	return run(cfg, nil)
 }
 
-// run runs the robots of only (all when nil).
+// robot is one simulated robot: its body in the world, its control loop
+// (robot/control, as on a Pi), and its end of the in-process wire.
+type robot struct {
+	id   string
+	body *sim.Robot
+	loop *control.Loop
+	wire *wire
+}
+
+// planner is the traffic control of cfg, nil when it is off.
+func planner(c Control) *traffic.Reserver {
+	switch c {
+	case Flow:
+		return traffic.NewReserver(traffic.ReserverConfig{})
+	case Queue:
+		return traffic.NewReserver(traffic.ReserverConfig{Queue: true})
+	}
+	return nil
+}
+
+// run runs the robots of only (all when nil) on cfg's routes.
 func run(cfg Config, only []int) (Result, error) {
-	res := Result{Seed: cfg.Seed, Robots: cfg.Robots, Routes: cfg.Routes, Homes: cfg.Homes}
+	res := Result{Seed: cfg.Seed, Robots: cfg.Robots, Control: cfg.Control, Routes: cfg.Routes, Homes: cfg.Homes}
 	wc := sim.Config{Seed: cfg.Seed, DiameterM: diameterM, MarkerCount: markers}
 	wc.Camera.Noiseless = cfg.Noiseless
 	w, err := sim.New(wc)
@@ -269,6 +206,7 @@ func run(cfg Config, only []int) (Result, error) {
 	mf := &mission.File{Arena: mission.Arena{DiameterM: diameterM}, Robots: map[string]mission.Robot{}}
 	robots := map[string]*robot{}
 	var order []*robot
+	nop := zerolog.Nop()
 	for _, i := range only {
 		id := fmt.Sprintf("r%d", i+1)
 		b, err := w.AddRobot(id, starts[i])
@@ -283,7 +221,8 @@ func run(cfg Config, only []int) (Result, error) {
 		if err != nil {
 			return res, err
 		}
-		r := &robot{id: id, body: b, pilot: p}
+		r := &robot{id: id, body: b, wire: newWire()}
+		r.loop = &control.Loop{Pilot: p, Detector: b.Detector(), Drive: b.Drive(), Link: r.wire, Clock: w.Clock(), Log: nop}
 		robots[id] = r
 		order = append(order, r)
 		s := starts[i]
@@ -304,19 +243,12 @@ func run(cfg Config, only []int) (Result, error) {
 	if err := st.SaveMap(fm); err != nil {
 		return res, err
 	}
-	ccfg := core.Config{Missions: mf, Planner: core.NoTraffic{}}
-	var rp *traffic.Reserver
-	nop := zerolog.Nop()
-	ccfg.Log = &nop
-	if cfg.Traffic {
-		ccfg.Planner = traffic.New(traffic.DefaultConfig())
-		if cfg.Reserve {
-			rp = traffic.NewReserver(traffic.ReserverConfig{NoGates: cfg.NoGates})
-			if trace != nil {
-				rp.Trace = func(l string) { trace(fmt.Sprintf("%.1fs %s", w.Elapsed().Seconds(), l)) }
-			}
-			ccfg.Planner = rp
+	ccfg := core.Config{Missions: mf, Planner: core.NoTraffic{}, Log: &nop}
+	if rp := planner(cfg.Control); rp != nil {
+		if trace != nil {
+			rp.Trace = func(l string) { trace(fmt.Sprintf("%.1fs %s", w.Elapsed().Seconds(), l)) }
 		}
+		ccfg.Planner = rp
 	}
 	c, err := core.New(ccfg, st)
 	if err != nil {
@@ -333,59 +265,43 @@ func run(cfg Config, only []int) (Result, error) {
 		}
 	}
 	deliver(c.Announce(start))
+	done := map[string]time.Duration{}
+	var driving, waiting, ticks int
 	for w.Elapsed() < cfg.Limit {
-		now := w.Now()
-		var fromRobots []outMsg
 		for _, r := range order {
-			in := r.in
-			r.in = pilot.Input{}
-			in.Now = now
-			in.Link = pilot.LinkState{Connected: true, OrchestratorOnline: true}
-			dets, _ := r.body.Detect()
-			in.Detections = dets
-			out := r.pilot.Step(in)
-			if out.Halt {
-				_ = r.body.Halt()
-			} else if err := r.body.Set(out.LinearMps, out.AngularRps); err != nil {
-				return res, fmt.Errorf("%s: drive: %w", r.id, err)
-			}
-			for _, m := range out.Publish {
-				fromRobots = append(fromRobots, outMsg{r.id, m})
+			r.loop.Tick()
+			switch s := r.loop.Pilot.State(); {
+			case s == topics.StateMoving:
+				driving++
+			case s != topics.StateDone && done[r.id] == 0:
+				waiting++
 			}
 		}
+		ticks++
 		// The world moves while the messages are in flight.
 		w.Step(tick)
 		later := w.Now()
-		for _, m := range fromRobots {
-			b, err := topics.Encode(m.msg.Body)
-			if err != nil {
-				return res, fmt.Errorf("%s sent an invalid %s: %w", m.robot, m.msg.Kind, err)
-			}
-			t, msg, err := topics.DecodeTopic(topics.Robot(m.robot, m.msg.Kind), b)
-			if err != nil {
-				return res, fmt.Errorf("%s sent an undecodable %s: %w", m.robot, m.msg.Kind, err)
-			}
-			if e, ok := msg.(*topics.Event); ok && trace != nil {
-				l := fmt.Sprintf("%.1fs %s EVENT %s %s %s", later.Sub(start).Seconds(), m.robot, e.Kind, e.Other, e.Detail)
-				for _, id := range []string{m.robot, e.Other} {
-					if r := robots[id]; r != nil {
-						ps := r.body.Pose()
-						l += fmt.Sprintf(" %s@(%.2f,%.2f,%.0f°)", id, ps.XM, ps.YM, ps.ThetaRad*180/math.Pi)
-					}
+		for _, r := range order {
+			for _, m := range r.wire.take() {
+				outs, err := handle(c, later, r.id, m, robots, start)
+				if err != nil {
+					return res, err
 				}
-				trace(l)
+				deliver(outs)
 			}
-			outs, err := c.Handle(later, t, msg)
-			if err != nil && !errors.Is(err, core.ErrRejected) {
-				return res, fmt.Errorf("core refused %s from %s: %w", m.msg.Kind, m.robot, err)
-			}
-			deliver(outs)
 		}
 		deliver(c.Tick(later))
 		if deliverErr != nil {
 			return res, deliverErr
 		}
-		if allDone(c) {
+		all := true
+		for _, v := range c.Fleet().Robots {
+			if v.Done && done[v.ID] == 0 {
+				done[v.ID] = later.Sub(start)
+			}
+			all = all && v.Done
+		}
+		if all && len(done) > 0 {
 			res.Finished = true
 			res.Makespan = later.Sub(start)
 			for _, i := range only {
@@ -397,6 +313,14 @@ func run(cfg Config, only []int) (Result, error) {
 			break
 		}
 	}
+	for _, r := range order {
+		d, ok := done[r.id]
+		if !ok {
+			d = cfg.Limit
+		}
+		res.Done = append(res.Done, d)
+		res.Flowtime += d
+	}
 	if !res.Finished {
 		res.Makespan = cfg.Limit
 		for _, r := range c.Fleet().Robots {
@@ -405,17 +329,15 @@ func run(cfg Config, only []int) (Result, error) {
 				if r.Target != nil {
 					target = *r.Target
 				}
-				ps, why := robots[r.ID].pilot.StateReason()
+				ps, why := robots[r.ID].loop.Pilot.StateReason()
 				res.Stuck = append(res.Stuck, fmt.Sprintf("%s: pilot %s (%s), core %s, target %d, reached %d, holds %v",
 					r.ID, ps, why, r.State, target, r.Reached, r.Holds))
 			}
 		}
 	}
-	if rp != nil {
-		if st := rp.Stats(); st.Calls > 0 {
-			res.Moving = float64(st.Moving) / float64(st.Calls)
-			res.Waiting = float64(st.WaitLeg+st.WaitStanding+st.WaitOrder) / float64(st.Calls)
-		}
+	if ticks > 0 {
+		res.Driving = float64(driving) / float64(ticks)
+		res.Waiting = float64(waiting) / float64(ticks)
 	}
 	res.Contacts = w.Collisions()
 	res.Collisions = len(res.Contacts)
@@ -423,23 +345,55 @@ func run(cfg Config, only []int) (Result, error) {
 	return res, nil
 }
 
-// trace, when set, sees every directive and robot event (debugging).
-var trace func(string)
-
-type outMsg struct {
-	robot string
-	msg   pilot.Msg
-}
-
-func allDone(c *core.Core) bool {
-	v := c.Fleet()
-	for _, r := range v.Robots {
-		if !r.Done {
-			return false
+// handle gives the core one message a robot published. It goes through the
+// wire encoding (the contract), except sightings: the core only counts them
+// as signs of life when no mapping sweep runs, and they are most of the
+// traffic, so they are validated and handed over as they are.
+func handle(c *core.Core, now time.Time, id string, m pilot.Msg, robots map[string]*robot, start time.Time) ([]core.Out, error) {
+	t := topics.Robot(id, m.Kind)
+	var msg topics.Message = m.Body
+	if s, ok := m.Body.(*topics.Sightings); ok {
+		if err := s.Validate(); err != nil {
+			return nil, fmt.Errorf("%s sent invalid sightings: %w", id, err)
 		}
+		tt, err := topics.Parse(t)
+		if err != nil {
+			return nil, err
+		}
+		outs, err := c.Handle(now, tt, s)
+		if err != nil && !errors.Is(err, core.ErrRejected) {
+			return nil, fmt.Errorf("core refused sightings from %s: %w", id, err)
+		}
+		return outs, nil
 	}
-	return len(v.Robots) > 0
+	b, err := topics.Encode(m.Body)
+	if err != nil {
+		return nil, fmt.Errorf("%s sent an invalid %s: %w", id, m.Kind, err)
+	}
+	tt, msg, err := topics.DecodeTopic(t, b)
+	if err != nil {
+		return nil, fmt.Errorf("%s sent an undecodable %s: %w", id, m.Kind, err)
+	}
+	if e, ok := msg.(*topics.Event); ok && trace != nil {
+		l := fmt.Sprintf("%.1fs %s EVENT %s %s %s", now.Sub(start).Seconds(), id, e.Kind, e.Other, e.Detail)
+		for _, rid := range []string{id, e.Other} {
+			if r := robots[rid]; r != nil {
+				ps := r.body.Pose()
+				l += fmt.Sprintf(" %s@(%.2f,%.2f,%.0f°)", rid, ps.XM, ps.YM, ps.ThetaRad*180/math.Pi)
+			}
+		}
+		trace(l)
+	}
+	outs, err := c.Handle(now, tt, msg)
+	if err != nil && !errors.Is(err, core.ErrRejected) {
+		return nil, fmt.Errorf("core refused %s from %s: %w", m.Kind, id, err)
+	}
+	return outs, nil
 }
+
+// trace, when set, sees every directive, robot event and reserved leg
+// (debugging).
+var trace func(string)
 
 // route hands one orchestrator message to the robots it is for, through the
 // wire encoding.
@@ -458,15 +412,19 @@ func route(o core.Out, robots map[string]*robot) error {
 			trace(fmt.Sprintf("%s %s %v rel %d %s", t.Robot, m.Kind, m.Route, m.Released, m.Reason))
 		}
 		if r := robots[t.Robot]; r != nil {
-			r.in.Directives = append(r.in.Directives, *m)
+			return r.wire.send(link.Incoming{Topic: o.Topic, Kind: t.Kind, Directive: m})
 		}
 	case *topics.FleetCommand:
 		for _, r := range robots {
-			r.in.Fleet = append(r.in.Fleet, *m)
+			if err := r.wire.send(link.Incoming{Topic: o.Topic, Kind: t.Kind, FleetCommand: m}); err != nil {
+				return err
+			}
 		}
 	case *topics.FleetMap:
 		for _, r := range robots {
-			r.in.Map = m
+			if err := r.wire.send(link.Incoming{Topic: o.Topic, Kind: t.Kind, FleetMap: m}); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -38,12 +38,14 @@ type Gate interface {
 }
 
 // Stopper is implemented by planners that plan where robots stand
-// (traffic.Reserver): how far short of a marker robots stop on their way,
-// and how far in from the wall they park beside their final goal
-// (mapping.ParkSpot). The core puts the stop distance and the park spot in
-// every route directive, so that the robots stop where the planner expects.
+// (traffic.Reserver): how far from a marker robots stop on their way, and
+// whether at its stop spot (RadialStops: in front of it towards the arena's
+// centre) or on their way there, and how far in from the wall they park
+// beside their final goal (mapping.ParkSpot). The core puts them in every
+// route directive, so that the robots stop where the planner expects.
 type Stopper interface {
 	StopDistances() (stop, parkWallGap float64)
+	RadialStops() bool
 }
 
 // Store is the persistence the core needs (orchestrator/store implements it).
@@ -653,6 +655,7 @@ func (c *Core) routeDirective(now time.Time, id string, rel int) Out {
 	d := topics.Directive{Kind: topics.DirRoute, Route: slices.Clone(m.Route), Released: rel, Step: m.Reached}
 	if s, ok := c.planner.(Stopper); ok {
 		d.StopM, _ = s.StopDistances()
+		d.StopRadial = s.RadialStops()
 		if x, y, ok := c.parkSpot(id); ok {
 			d.ParkXM, d.ParkYM = &x, &y
 		}

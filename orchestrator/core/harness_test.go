@@ -15,7 +15,6 @@ import (
 )
 
 var _ Planner = NoTraffic{}
-var _ Planner = (*traffic.Planner)(nil)  // the real planner plugs in
 var _ Planner = (*traffic.Reserver)(nil) // the real planner plugs in
 var _ Planner = (*fakePlanner)(nil)
 var _ Store = (*store.Store)(nil)

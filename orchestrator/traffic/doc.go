@@ -1,110 +1,80 @@
-// Package traffic is the orchestrator's traffic control: pure planners that
-// take every robot's state and the time, and return holds and releases. They
-// have no goroutines and no clock; the core calls Plan on every tick (10 Hz)
-// and HeadOn when a robot reports `blocked`.
+// Package traffic is the orchestrator's traffic control, Reserver: a pure
+// planner that takes every robot's state and the time and returns holds and
+// releases. It has no goroutines and no clock; the core calls Plan on every
+// tick and HeadOn when robots report a head-on. Units: metres, seconds, the
+// arena frame (origin at the centre).
 //
-// Units and frames: metres, seconds, arena frame (origin at the centre). A
-// robot drives straight from where it stands towards its target marker and
-// stops StopShortM short of it (its stop point).
+// # Legs, ranks and gates
 //
-// # Reserver: the planner the orchestrator uses
+// A robot drives its route one leg at a time, straight from where it stands
+// to the stop spot of its next marker (StopShortM in front of it, towards
+// the centre), or to its park spot for its last step. The core sends both
+// in route directives (Stopper) and lets a robot drive only the steps the
+// planner released (Gate). A robot drives a leg once it is reserved, and
+// reserved legs are ranked. With still = RobotDiameterM+StaticMarginM and
+// move = RobotDiameterM+CorridorMarginM, a leg is reserved when:
 //
-// Reserver gates how many route steps each robot may drive (the core's Gate:
-// the Released count of its route directive). A robot may drive its next leg
-// only after reserving it, and it reserves it only when:
+//  1. it keeps still from every robot standing (one without a reserved leg,
+//     taken to be where its last leg ended, not where its pose says);
+//  2. it finds a rank among the reserved legs: for every leg L that what is
+//     left of it (from BackMarginM behind its robot to its end) comes within
+//     move of, either it ranks below L and L does not end within still of
+//     its way, or it ranks above L, does not end within still of what is
+//     left of L, and L's robot can still stop short of it (it is held, or
+//     its gate for the new leg lies at least StopAllowanceM+aheadMarginM
+//     ahead of it);
+//  3. the deadlock check passes (deadlock.go).
 //
-//  1. the leg (from where it stands to its next stop point) keeps
-//     RobotDiameterM+CorridorMarginM from what is left of every other
-//     reserved leg, and RobotDiameterM+StaticMarginM from every robot
-//     standing still;
-//  2. the fleet stays safe afterwards (a banker's algorithm): with this
-//     robot at the end of its leg, and every other at the end of its
-//     reserved leg or where it stands, there is an order of single legs,
-//     one robot moving at a time and the others standing, that finishes
-//     every route (the witness).
+// A robot's gate is StopAllowanceM short of where its way first comes within
+// move of what is left of a higher leg; it is held there (an Order with
+// Hold), and released once its way is clear. Among the ranks allowed, a leg
+// takes the one whose estimated waits cost least, a wait weighted by the
+// waiting robot's work left; robots that want a leg are served by most work
+// left, several per call. A leg is freed at its robot's checkpoint.
 //
-// At most one leg is reserved per Plan call. A reserved leg shrinks as its
-// robot drives it: the robot holds only the part from BackMarginM behind
-// its reported position to the leg's end. The leg is freed when the
-// robot's checkpoint for it arrives.
+// Queue is the first version, kept to measure against: one leg per call,
+// served by first appearance, a new leg always ranked last with a gate at
+// least queueMinRunM ahead, and robots stopping on their way (ApproachStops).
 //
-// Crossing gates (the time windows of the conflict prediction): a leg that
-// comes near what is left of an older reserved leg may still be reserved
-// when that crossing lies at least MinRunM+StopAllowanceM ahead, and the
-// older leg does not end near it. The robot then drives up to its gate,
-// StopAllowanceM short of the crossing, and if the older robot has not
-// passed by then, it is held there (an Order with Hold) and released as
-// soon as what is left of the older leg is clear of its way: each hold is
-// released when its own conflict clears, one robot at a time. A gate
-// waits only for older legs, so the oldest leg never waits and every gate
-// opens in finite time. StopAllowanceM (0.20 m) covers the pose period,
-// the planner's tick, the directive's delivery and braking at 0.25 m/s.
+// # No collision
 //
-// Where robots stand. Markers sit on the wall. On its way a robot stops
-// StopShortM short of a marker (its stop point, on the line from where it
-// came); for its final goal it parks beside the marker, ParkWallGapM in from
-// the wall halfway to the next marker (mapping.ParkSpot). The core sends
-// both in route directives, so the pilots stop where the planner expects.
-// A robot parked in front of its marker would hide the marker from every
-// robot that visits it later and stand where they stop: beside it, it
-// stands 0.3 m or more from every stop point and every leg that spans at
-// least a third of the arena. The planner takes a standing robot to be
-// where it planned it (its last stop point, or the mission's start), not
-// where the robot's pose estimate says: a robot ranges a marker to a
-// centimetre at the end of a leg, while a pose from markers across the
-// arena can be decimetres off sideways.
+// It holds while a robot on a leg stays within CorridorMarginM/2 of it, one
+// standing within StaticMarginM/2 of where the planner takes it to be, and
+// a robot held at its gate stops within StopAllowanceM. Two robots on reserved legs keep
+// apart: the lower one stays short of its gate, outside move of what is
+// left of the higher leg, which only shrinks; a new leg ranked above an
+// older one leaves that robot room to stop at its new gate. A moving robot
+// keeps clear of robots standing: rule 1 when its leg is reserved; and a
+// robot that ends its leg stands at its end, which rule 2 keeps clear of
+// every lower leg, and which its own gates kept out of every higher one. A
+// robot standing still moves only on a reserved leg. Head-ons cannot arise
+// between reserved legs; the robots' face reflex is a second, local defence.
 //
-// Collision-free by construction: robots move only on reserved legs, which
-// keep apart from each other (what is left of them only shrinks; a gated
-// leg is driven only up to its gate while the crossing is taken) and from
-// every robot standing still, and a robot standing still does not move
-// until it reserves a leg, which must in turn keep clear of every reserved
-// leg. Head-on meetings cannot arise between reserved legs. The robots'
-// face reflex is a second, local line of defence.
+// # No deadlock
 //
-// Deadlock-free by construction: a robot on a reserved leg waits for
-// nothing but older legs at its gate (nothing may enter what is left of its
-// leg), so, oldest first, every reserved leg ends in finite time. Every reservation keeps a witness order. When no
-// robot is moving, the witness's first leg is clear of every robot standing
-// (that is what the witness checked), and reserving it keeps the rest of
-// the witness valid, so the check passes (it replays the kept witness first;
-// the kept witness is checked with half the slack, SafetySlackM, that a new
-// one needs, because robots stop a centimetre or two off their planned stop
-// points). So some robot always gets a leg, each leg is one step of a
-// finite route, and every mission finishes. The search for a new witness
-// is greedy (any robot that can now finish alone runs to the end; else the
-// first robot, by priority, whose next leg is clear moves one leg, one that
-// then stands in nobody's next leg preferred): a failed search does not
-// prove that no order exists, so the check can be more cautious than
-// needed, never less. Priority is by first appearance, then id (priority
-// with aging: a robot that waits keeps its place).
+// Every reserved leg ends (its robot online): the highest waits for nothing
+// (no gate; nobody comes to stand in its way, since lower robots stop at
+// their gates), so its robot drives it to its end, and then the next one is
+// highest. A new leg may rank above older ones, but the missions
+// have finitely many legs. Every reservation keeps a witness: with every
+// reserved leg driven to its end, an order of single legs, one robot moving
+// at a time and the others standing, that finishes every route. When no leg
+// is reserved, the robots stand where the witness put them, its first leg
+// is clear of all of them, and the rest of it still holds: that leg is
+// reserved (the kept witness is replayed first, with half the slack,
+// SafetySlackM, that a new one needs, since robots stop a centimetre or two
+// off their spots). So some robot always gets a leg, and every mission ends.
+// The search for a witness is greedy (robots that can finish alone and then
+// stand in nobody's way run to the end; else the first robot, by priority,
+// whose next leg is clear moves one leg): a failure does not prove that no
+// order exists, so the check is more cautious than needed, never less. When
+// robots stand too far off their spots for any witness, after StallAfter
+// with nobody moving the next free leg is reserved without the check (still
+// safe; only the guarantee is given up).
 //
-// The cases of issue 4, each in the tests: two robots head-on (their legs
-// are never reserved together, and a swap with no room to pass is refused
-// rather than entered: TestReserverRefusesADeadSwap); three robots in a
-// cycle (the witness orders them); a robot whose final goal lies on
-// another's path (it parks beside the marker, and the witness finishes the
-// other first when its path passes the spot); a robot that goes offline
-// inside a conflict zone (it stands still as an obstacle, its leg stays
-// reserved, the others go on around it, and its mission resumes when it
-// comes back).
-//
-// What it needs from the routes: a fleet whose state is unsafe from the
-// start (e.g. two robots standing on each other's only way) gets no legs,
-// and Plan says so ("waits its turn"); Drivable checks a set of missions
-// before it is given. Legs that span less than a third of the arena run
-// close to the stop points of the markers in between; the campaign draws
-// legs of at least 4 of 12 markers. When no leg has been reserved for
-// StallAfter with nobody moving (robots stopped far off their stop
-// points), the next free leg is reserved without the check: legs stay
-// exclusive, so this never risks a collision.
-//
-// # Planner: the predictive planner
-//
-// Planner predicts conflicts from segments, distances and speeds over a time
-// horizon and holds the later robot; it releases one robot per conflict zone
-// per call. Its ordering is acyclic within one call but can change between
-// calls, so liveness is not proved: about 1 in 6 random fleets of 2–4 robots
-// ends stuck (sim_test.go). Kept for comparison (campaign -planner predict)
-// and its benchmarks of conflict checks with 50–1000 robots.
+// It needs routes that can be driven one robot at a time from the start
+// (Drivable checks them), whose legs span at least a third of the arena: a
+// robot waiting at a stop spot then stands in the way only of legs to and
+// from that marker and the park spots beside it, and one parked beside its
+// marker in nobody's.
 package traffic

@@ -2,34 +2,25 @@ package traffic
 
 import "math"
 
-func (p Point) add(q Point) Point              { return Point{p.X + q.X, p.Y + q.Y} }
-func (p Point) sub(q Point) Point              { return Point{p.X - q.X, p.Y - q.Y} }
-func (p Point) scale(k float64) Point          { return Point{p.X * k, p.Y * k} }
-func (p Point) dot(q Point) float64            { return p.X*q.X + p.Y*q.Y }
-func (p Point) norm() float64                  { return math.Hypot(p.X, p.Y) }
-func (p Point) dist(q Point) float64           { return p.sub(q).norm() }
-func (p Point) finite() bool                   { return finite(p.X) && finite(p.Y) }
-func finite(v float64) bool                    { return !math.IsNaN(v) && !math.IsInf(v, 0) }
-func lerp(a, b Point, t float64) Point         { return a.add(b.sub(a).scale(t)) }
-func clamp(v, lo, hi float64) float64          { return math.Max(lo, math.Min(hi, v)) }
-func minf(a, b float64) float64                { return math.Min(a, b) }
-func maxf(a, b float64) float64                { return math.Max(a, b) }
-func sq(v float64) float64                     { return v * v }
-func abs(v float64) float64                    { return math.Abs(v) }
-func unit(p Point) Point                       { n := p.norm(); return Point{p.X / n, p.Y / n} }
-func perp(p Point) Point                       { return Point{-p.Y, p.X} }
-func (p Point) within(q Point, r float64) bool { return sq(p.X-q.X)+sq(p.Y-q.Y) < r*r }
+func (p Point) add(q Point) Point      { return Point{p.X + q.X, p.Y + q.Y} }
+func (p Point) sub(q Point) Point      { return Point{p.X - q.X, p.Y - q.Y} }
+func (p Point) scale(k float64) Point  { return Point{p.X * k, p.Y * k} }
+func (p Point) dot(q Point) float64    { return p.X*q.X + p.Y*q.Y }
+func (p Point) norm() float64          { return math.Hypot(p.X, p.Y) }
+func (p Point) dist(q Point) float64   { return p.sub(q).norm() }
+func (p Point) finite() bool           { return finite(p.X) && finite(p.Y) }
+func finite(v float64) bool            { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+func lerp(a, b Point, t float64) Point { return a.add(b.sub(a).scale(t)) }
+func clamp(v, lo, hi float64) float64  { return math.Max(lo, math.Min(hi, v)) }
+func minf(a, b float64) float64        { return math.Min(a, b) }
+func maxf(a, b float64) float64        { return math.Max(a, b) }
+func abs(v float64) float64            { return math.Abs(v) }
+func perp(p Point) Point               { return Point{-p.Y, p.X} }
 
-// AlongSegment is the point RemainingM short of to on the line from -> to:
-// where a robot is when it only reports its distance to its target. The core
-// may use it to fill Robot.Pos when it has no pose.
-func AlongSegment(from, to Point, remainingM float64) Point {
-	d := to.sub(from)
-	n := d.norm()
-	if n < 1e-9 || !finite(remainingM) {
-		return from
-	}
-	return to.sub(d.scale(remainingM / n))
+func midpoint(a, b Point) Point { return Point{(a.X + b.X) / 2, (a.Y + b.Y) / 2} }
+
+func pointSegDist(p, a, b Point) float64 {
+	return p.dist(lerp(a, b, closestOnSeg(p, a, b)))
 }
 
 // closestOnSeg is the parameter t in [0,1] of the point of a-b nearest p.
@@ -40,27 +31,6 @@ func closestOnSeg(p, a, b Point) float64 {
 		return 0
 	}
 	return clamp(p.sub(a).dot(d)/l2, 0, 1)
-}
-
-// segSegDist is the shortest distance between segments a0-a1 and b0-b1.
-func segSegDist(a0, a1, b0, b1 Point) float64 {
-	if segsCross(a0, a1, b0, b1) {
-		return 0
-	}
-	d := a0.dist(lerp(b0, b1, closestOnSeg(a0, b0, b1)))
-	d = minf(d, a1.dist(lerp(b0, b1, closestOnSeg(a1, b0, b1))))
-	d = minf(d, b0.dist(lerp(a0, a1, closestOnSeg(b0, a0, a1))))
-	return minf(d, b1.dist(lerp(a0, a1, closestOnSeg(b1, a0, a1))))
-}
-
-func cross(o, a, b Point) float64 { return (a.X-o.X)*(b.Y-o.Y) - (a.Y-o.Y)*(b.X-o.X) }
-
-// segsCross reports a proper crossing (touching is caught by the endpoint
-// distances in segSegDist).
-func segsCross(a0, a1, b0, b1 Point) bool {
-	d1, d2 := cross(b0, b1, a0), cross(b0, b1, a1)
-	d3, d4 := cross(a0, a1, b0), cross(a0, a1, b1)
-	return ((d1 > 0 && d2 < 0) || (d1 < 0 && d2 > 0)) && ((d3 > 0 && d4 < 0) || (d3 < 0 && d4 > 0))
 }
 
 // capsuleInterval returns the range [lo,hi] of s in [0,L] for which the point
@@ -114,4 +84,15 @@ func capsuleInterval(p, u Point, L float64, a, b Point, r float64) (lo, hi float
 		return 0, 0, false
 	}
 	return lo, hi, true
+}
+
+// nearStretch is the stretch [lo, hi] of the segment a->b, in metres from
+// a, whose points come closer than r to the segment c-d; ok is false when
+// none does.
+func nearStretch(a, b, c, d Point, r float64) (lo, hi float64, ok bool) {
+	n := a.dist(b)
+	if n < 1e-9 {
+		return 0, 0, pointSegDist(a, c, d) < r
+	}
+	return capsuleInterval(a, b.sub(a).scale(1/n), n, c, d, r)
 }

@@ -1,6 +1,7 @@
 package pilot_test
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -89,6 +90,39 @@ func TestParkSpotAndStopDistances(t *testing.T) {
 			}
 			if got := stopped[1]; math.Abs(got-tc.wantStop1) > 0.02 || math.Abs(r.distTo(2)-tc.wantStop1) > 0.02 {
 				t.Fatalf("last step checkpointed %.3f m, ended %.3f m from marker 2; want %.2f", got, r.distTo(2), tc.wantStop1)
+			}
+		})
+	}
+}
+
+func TestStopSpots(t *testing.T) {
+	// From (0, 0.6) to marker 0 at (1.5, 0), then marker 4 across. On its
+	// way there the robot would stop 0.5 m short of marker 0 on the line
+	// from where it started, 0.2 m off the x axis; told stop_radial, it
+	// stops at the marker's stop spot, 0.5 m in front of it on the axis.
+	for _, radial := range []bool{false, true} {
+		t.Run(fmt.Sprintf("stop_radial %v", radial), func(t *testing.T) {
+			w := newWorld()
+			me := w.add("r1", 0, 0, 0.6, 0)
+			r := newRig(t, w, me, nil)
+			d := route(1, 1, 2, 0, 4)
+			d.StopM, d.StopRadial = 0.5, radial
+			in := pilot.Input{Map: w.fleetMap(1), Directives: []topics.Directive{d}}
+			var at [2]float64
+			for end := r.clock.Now().Add(60 * time.Second); r.clock.Now().Before(end) && len(r.checkpoints()) == 0; in = (pilot.Input{}) {
+				r.step(in)
+				at = [2]float64{me.x, me.y}
+			}
+			if len(r.checkpoints()) == 0 {
+				st, why := r.p.StateReason()
+				t.Fatalf("no checkpoint after 60 s: state %s (%s) at (%.2f, %.2f)", st, why, me.x, me.y)
+			}
+			want := [2]float64{1.0, 0}
+			if !radial {
+				want = [2]float64{1.5 - 0.5*1.5/math.Hypot(1.5, 0.6), 0.5 * 0.6 / math.Hypot(1.5, 0.6)}
+			}
+			if off := math.Hypot(at[0]-want[0], at[1]-want[1]); off > 0.05 {
+				t.Fatalf("checked in at (%.3f, %.3f), %.3f m from (%.3f, %.3f)", at[0], at[1], off, want[0], want[1])
 			}
 		})
 	}

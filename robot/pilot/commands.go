@@ -130,7 +130,7 @@ func (p *Pilot) applyRoute(now time.Time, d *topics.Directive, out *Output) {
 		p.resetNav()
 	}
 	p.released = d.Released
-	p.stopM, p.park = d.StopM, nil
+	p.stopM, p.stopRadial, p.park = d.StopM, d.StopRadial, nil
 	if d.ParkXM != nil && d.ParkYM != nil {
 		p.park = &[2]float64{*d.ParkXM, *d.ParkYM}
 	}

@@ -20,7 +20,9 @@
 // track the marker with a proportional heading controller, checkpoint at the
 // route's stop_m, else StopDistanceM; when the route gives a park spot, the
 // last step drives there by the pose estimate and checks in within
-// ParkToleranceM), back-off (reverse BackoffM, then hold until a resume,
+// ParkToleranceM, and with stop_radial so does every other step, to its
+// marker's stop spot, stop_m in front of it towards the arena's centre),
+// back-off (reverse BackoffM, then hold until a resume,
 // route or map), fault. A target not in view is searched for: with a pose
 // and the map the robot faces where the map has it and waits (another robot
 // may hide it) and faults after HiddenTimeout; without, it turns, and faults

@@ -147,6 +147,7 @@ type Pilot struct {
 
 	route          []int
 	stopM          float64     // from the route directive; 0: the config's
+	stopRadial     bool        // from the route directive: stop at stop spots
 	park           *[2]float64 // park spot of the last step, from the route directive
 	released, step int
 	routeEpoch     uint64
@@ -440,17 +441,42 @@ func (p *Pilot) navigate(now time.Time, frame []seen, gateOpen bool, out *Output
 	return 0, p.searchDir * p.cfg.SearchTurnRps
 }
 
-// parking reports whether the robot drives its last step to a park spot.
+// parking reports whether the robot drives its step to a spot by its pose
+// (spot) rather than to its marker by the camera.
 func (p *Pilot) parking() bool {
-	return p.park != nil && p.navigating() && p.step == len(p.route)-1
+	_, ok := p.spot()
+	return ok && p.navigating()
 }
 
-// parkNav drives the last step to the park spot by the pose estimate: the
-// markers seen on the way keep correcting it, the last decimetres are dead
-// reckoning. Without a pose it turns until markers give one, and faults
-// after a full turn and FindTimeout more, like a marker search. The step
-// is reached within ParkToleranceM, or within twice that once the spot is
-// behind the robot (it passed it).
+// spot is where the current step ends when the route directive says where:
+// the park spot for the last step, and with stop_radial the marker's stop
+// spot for the others, stopDistance in front of it towards the arena's
+// centre (the map's origin).
+func (p *Pilot) spot() ([2]float64, bool) {
+	if p.step >= len(p.route) {
+		return [2]float64{}, false
+	}
+	if p.step == len(p.route)-1 {
+		if p.park == nil {
+			return [2]float64{}, false
+		}
+		return *p.park, true
+	}
+	m, ok := p.markers[p.route[p.step]]
+	r := math.Hypot(m[0], m[1])
+	if !p.stopRadial || !ok || r <= p.stopDistance() {
+		return [2]float64{}, false
+	}
+	k := 1 - p.stopDistance()/r
+	return [2]float64{m[0] * k, m[1] * k}, true
+}
+
+// parkNav drives a step to its spot (the park spot, a stop spot) by the
+// pose estimate: the markers seen on the way keep correcting it, the last
+// decimetres are dead reckoning. Without a pose it turns until markers give
+// one, and faults after a full turn and FindTimeout more, like a marker
+// search. The step is reached within ParkToleranceM, or within twice that
+// once the spot is behind the robot (it passed it).
 func (p *Pilot) parkNav(now time.Time, frame []seen, out *Output) (lin, ang float64) {
 	if !p.fix {
 		if !p.searching {
@@ -463,7 +489,8 @@ func (p *Pilot) parkNav(now time.Time, frame []seen, out *Output) (lin, ang floa
 		return 0, p.searchDir * p.cfg.SearchTurnRps
 	}
 	p.searching = false
-	dx, dy := p.park[0]-p.x, p.park[1]-p.y
+	sp, _ := p.spot()
+	dx, dy := sp[0]-p.x, sp[1]-p.y
 	d := math.Hypot(dx, dy)
 	b := wrap(math.Atan2(dy, dx) - p.th)
 	p.aim, p.ahead = b, d
