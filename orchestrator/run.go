@@ -212,7 +212,11 @@ type app struct {
 	files credentialFiles
 	creds atomic.Pointer[broker.Credentials] // what the broker and the dashboard check
 	// simCreds are the simulated robots' accounts, made at start and kept
-	// in memory only.
+	// in memory only. credMu serialises changes to them with whole reloads:
+	// the file watcher and the simulated fleet's start both reload, and a
+	// reload that read fewer accounts must not be stored after one that
+	// read more.
+	credMu   sync.Mutex
 	simCreds *broker.Credentials
 
 	mu       sync.Mutex
@@ -360,18 +364,16 @@ func run(ctx context.Context, args []string, env environ, stdin io.Reader, stdou
 			return err
 		}
 		defer fleet.Close()
-		// The simulated robots' accounts were added since: their series.
-		a.m.SetRobots(creds.RobotIDs())
-		if a.broker != nil {
-			_ = a.broker.SetCredentials(creds)
-		}
+		// The simulated robots' accounts were added since (startSim hands
+		// them to the broker): their series.
+		a.m.SetRobots(a.creds.Load().RobotIDs())
 	}
 
 	// Robot processes beside this one.
 	sitlCtx, stopMirror := context.WithCancel(ctx)
 	defer stopMirror()
 	if cfg.sitl > 0 {
-		sf, err := a.startSITL(sitlCtx, brokerURL, creds)
+		sf, err := a.startSITL(sitlCtx, brokerURL)
 		if err != nil {
 			a.runner.Shutdown()
 			return err
@@ -467,6 +469,12 @@ var (
 // enrollment, orchestrator passwd) work at once, without a restart. A
 // user of the files wins over a simulated robot of the same name.
 func (a *app) reloadCredentials() error {
+	a.credMu.Lock()
+	defer a.credMu.Unlock()
+	return a.reloadLocked()
+}
+
+func (a *app) reloadLocked() error {
 	c, err := a.files.load(a.simCreds)
 	if err != nil {
 		return err
@@ -697,10 +705,12 @@ func (a *app) startSim(brokerURL string) (*simfleet.Fleet, error) {
 		if err != nil {
 			return "", err
 		}
+		a.credMu.Lock()
+		defer a.credMu.Unlock()
 		if err := a.simCreds.SetPassword(id, broker.RoleRobot, []byte(pass)); err != nil {
 			return "", err
 		}
-		return pass, a.reloadCredentials()
+		return pass, a.reloadLocked()
 	}
 	if a.cfg.brokerURL != "" {
 		b, err := os.ReadFile(a.cfg.simPass)

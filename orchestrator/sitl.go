@@ -57,7 +57,7 @@ func findRobotBin(flagValue string) (string, error) {
 // robots r1..rN, each with an account of its own whose password is kept in
 // STATE_DIR/sitl, so that robots that outlived the orchestrator still log
 // in after its restart.
-func (a *app) startSITL(ctx context.Context, brokerURL string, creds *broker.Credentials) (*sitlFleet, error) {
+func (a *app) startSITL(ctx context.Context, brokerURL string) (*sitlFleet, error) {
 	f := &sitlFleet{dir: filepath.Join(a.cfg.stateDir, "sitl"), addr: a.cfg.sitlWorld}
 	if err := os.MkdirAll(f.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("sitl: %w", err)
@@ -81,10 +81,21 @@ func (a *app) startSITL(ctx context.Context, brokerURL string, creds *broker.Cre
 		}
 		passwords[id] = pass
 		if a.cfg.brokerURL == "" {
-			if err := creds.SetPassword(id, broker.RoleRobot, []byte(pass)); err != nil {
+			a.credMu.Lock()
+			err := a.simCreds.SetPassword(id, broker.RoleRobot, []byte(pass))
+			a.credMu.Unlock()
+			if err != nil {
 				return nil, err
 			}
 		}
+	}
+	if a.cfg.brokerURL == "" {
+		// In memory beside the simulated robots' accounts, so that a reload
+		// of the credentials files keeps them.
+		if err := a.reloadCredentials(); err != nil {
+			return nil, err
+		}
+		a.m.SetRobots(a.creds.Load().RobotIDs())
 	}
 	if a.cfg.brokerURL != "" {
 		a.log.Warn().Str("dir", f.dir).Msg("--sitl with --broker: give the external broker the robots' accounts, passwords in this directory")
