@@ -15,7 +15,9 @@
 // move = RobotDiameterM+CorridorMarginM, a leg is reserved when:
 //
 //  1. it keeps still from every robot standing (one without a reserved leg,
-//     taken to be where its last leg ended, not where its pose says);
+//     taken to be where its last leg ended, not where its pose says; one
+//     this planner never drove is at its mission's start while its pose
+//     stays within startTrustM of it, else where its pose says);
 //  2. it finds a rank among the reserved legs: for every leg L that what is
 //     left of it (from BackMarginM behind its robot to its end) comes within
 //     move of, either it ranks below L and L does not end within still of

@@ -118,6 +118,7 @@ type resRobot struct {
 	firstSeen time.Time
 	at        Point   // where it stands when not on a leg
 	driven    bool    // it has been given a leg: at is the planned stop point
+	atStart   bool    // first seen at its mission's start: at is the start
 	released  int     // absolute step count the robot may drive
 	leg       *resLeg // reserved leg, nil while standing
 	waiting   *Order  // held while it waits for its next leg, since since
@@ -348,8 +349,16 @@ func (p *Reserver) ingest(now time.Time, in []Robot) []*Robot {
 		st := p.robots[r.ID]
 		if st == nil {
 			st = &resRobot{firstSeen: now, released: r.Step}
+			st.atStart = true
 			p.robots[r.ID] = st
 			p.version++
+		}
+		if st.atStart && !st.driven && (!r.HasStart || r.Step > 0 || r.Pos.dist(r.Start) > startTrustM) {
+			// It stands at its mission's start only while its pose agrees:
+			// one that was driving its first leg when an earlier
+			// orchestrator stopped, or that an operator stopped on it,
+			// stands where its pose says.
+			st.atStart = false
 		}
 		if r.Step > st.released {
 			st.released = r.Step // progress made under an earlier run
@@ -370,7 +379,7 @@ func (p *Reserver) ingest(now time.Time, in []Robot) []*Robot {
 			// Not (or no longer) driven by this planner: where the mission
 			// starts, else where it says it is.
 			st.at = r.Pos
-			if r.HasStart && r.Step == 0 {
+			if st.atStart && r.HasStart && r.Step == 0 && len(r.Route) > 0 {
 				st.at = r.Start
 			}
 		}
@@ -526,6 +535,13 @@ func (p *Reserver) start(now time.Time, r *Robot, f *fleetIndex) []Order {
 	st.waiting = nil
 	return []Order{{Robot: r.ID, Hold: false, Reason: "leg reserved"}}
 }
+
+// startTrustM is how far from its mission's start a robot not yet driven
+// by this planner may report itself and still be taken to stand at the
+// start: more than a pose from markers across the arena errs by while the
+// robot turns to find them (up to 0.3 m in the campaign), less than a first
+// leg (a third of the arena).
+const startTrustM = 0.5
 
 // gateHystM: a robot held at its gate is released when the gate lies this
 // far ahead of it, so that a gate moving with a noisy pose does not hold

@@ -253,6 +253,34 @@ func TestReserverTrustsItsStopPointsOverPoseEstimates(t *testing.T) {
 	}
 }
 
+func TestReserverTakesARobotAwayFromItsStartAtItsPose(t *testing.T) {
+	// c's mission starts at (0, 1.0), 1 m off a's leg 0 -> 6, but c says
+	// it stands at the centre: it was driving its first leg when an
+	// earlier orchestrator stopped, and is offline since, or an operator
+	// stopped it (it has no route in force). a must not be sent through it.
+	for _, stopped := range []bool{false, true} {
+		c := Robot{ID: "c", Online: false, Pos: Point{0, 0.02}, Start: Point{0, 1.0}, HasStart: true, Route: route(3)}
+		if stopped {
+			c.Online, c.Route = true, nil
+		}
+		rs := []Robot{robotAt("a", spot(0), 6), c}
+		p := NewReserver(ReserverConfig{})
+		for k := range 3 {
+			p.Plan(t0.Add(time.Duration(k)*time.Second), rs)
+		}
+		if n, _ := p.Released("a"); n != 0 {
+			t.Fatalf("operator-stopped %v: a was sent through c, which stands on its leg 1 m from its start", stopped)
+		}
+		// Once c's pose comes back near its start, it stays where its pose
+		// says: a robot that has left its start is not taken back to it.
+		rs[1].Pos = Point{0, 0.9}
+		p.Plan(t0.Add(5*time.Second), rs)
+		if n, _ := p.Released("a"); n != 1 {
+			t.Fatalf("operator-stopped %v: a held although c stands 0.9 m off its leg", stopped)
+		}
+	}
+}
+
 func TestReserverHeadOnNeverBoth(t *testing.T) {
 	p := NewReserver(ReserverConfig{})
 	p.Plan(t0, []Robot{{ID: "a", Online: true}, {ID: "b", Online: true}})
