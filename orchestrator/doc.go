@@ -3,13 +3,18 @@
 // runs, offline on a clean shutdown (robots stop when it is offline).
 //
 //	orchestrator [--state-dir ./state] [--config-dir DIR] [--credentials FILE]
+//	             [--missions FILE] [--diameter M] [--mapper ID]
 //	             [--mqtt-addr :1883] [--tls-addr :8883 [--tls-host NAME] [--tls-ip IP] [--tls-cert C --tls-key K]]
-//	             [--ws-addr ADDR] [--http-addr :8080] [--log-format console|json] [--allow-anonymous-watch] ...
+//	             [--ws-addr ADDR] [--http-addr :8080] [--log-format console|json] [--allow-anonymous-watch]
+//	             [--broker URL[,URL...] --username U --password-file F [--tls-ca CA]]   an external broker instead
+//	             [--sim N [--sim-speed X] [--sim-seed S] [--sim-password-file F]]      simulated robots in this process
+//	             [--sitl N [--sitl-camera geometric|render] [--sitl-world ADDR] [--robot-bin PATH]]  robot processes
 //	orchestrator passwd --credentials FILE --role robot|observer|orchestrator|operator NAME < password
 //	orchestrator passwords                 the first run's passwords
 //	orchestrator ca                        the CA certificate robots trust
 //	orchestrator enroll ID --broker URL    a robot's account, face markers and bundle (.tar.gz on stdout)
 //	orchestrator nats-auth                 the users of a NATS cluster (deploy/nats/)
+//	orchestrator conform --robot ID -- CMD  checks a robot written from the contract (package conform)
 //
 // Accounts: yours in --config-dir (read only) over its own in --credentials
 // (default STATE_DIR/credentials.yaml). When no account can control the
