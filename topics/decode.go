@@ -9,6 +9,7 @@ import (
 // Message is implemented by every payload type of the contract.
 type Message interface {
 	Validate() error
+	TopicKind() Kind // the kind of topic it travels on
 }
 
 // kinds holds each kind's message: the name its errors start with, and its

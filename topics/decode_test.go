@@ -25,6 +25,25 @@ func TestEveryKindHasFixtureAndDecoder(t *testing.T) {
 	}
 }
 
+func TestEveryMessageKnowsItsKind(t *testing.T) {
+	for _, k := range allKinds() {
+		m, err := topics.New(k)
+		if err != nil {
+			t.Fatalf("New(%q): %v", k, err)
+		}
+		if m.TopicKind() != k {
+			t.Errorf("a %T says it is a %q message, the contract has it on %q", m, m.TopicKind(), k)
+		}
+		d, err := topics.Decode(k, []byte(validPayloads[k]))
+		if err != nil {
+			t.Fatalf("decode %q: %v", k, err)
+		}
+		if d.TopicKind() != k {
+			t.Errorf("decoding a %q payload gave a %q message", k, d.TopicKind())
+		}
+	}
+}
+
 func TestDecodeValid(t *testing.T) {
 	for _, k := range allKinds() {
 		t.Run(string(k), func(t *testing.T) {

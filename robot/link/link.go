@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -473,8 +472,8 @@ func (l *Link) Publish(kind topics.Kind, msg topics.Message) error {
 	if !slices.Contains(topics.RobotPublishes, kind) {
 		return fmt.Errorf("link: a robot does not publish %q", kind)
 	}
-	if want, err := topics.New(kind); err != nil || reflect.TypeOf(want) != reflect.TypeOf(msg) {
-		return fmt.Errorf("link: publish %s: message is %T, want %T", kind, msg, want)
+	if msg == nil || msg.TopicKind() != kind {
+		return fmt.Errorf("link: publish %s: message is %T, not a %s message", kind, msg, kind)
 	}
 	b, err := topics.Encode(msg)
 	if err != nil {

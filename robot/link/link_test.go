@@ -608,7 +608,7 @@ func TestPublishRejects(t *testing.T) {
 		{"negative distance", topics.KindEvents, &topics.Event{Header: h, Kind: topics.EventYield, DistanceM: ptr(-1.0)}, "event: distance_m must be >= 0, got -1"},
 		{"not a robot kind", topics.KindCmd, &topics.Directive{Header: h, Kind: topics.DirHold}, `a robot does not publish "cmd"`},
 		{"fixed kind", topics.KindFleetMap, &topics.FleetMap{Header: h, DiameterM: 1, Scale: 1}, `a robot does not publish "fleet/map"`},
-		{"wrong type for kind", topics.KindCheckpoint, &topics.Pose{Header: h, State: topics.StateMoving}, "message is *topics.Pose, want *topics.Checkpoint"},
+		{"wrong type for kind", topics.KindCheckpoint, &topics.Pose{Header: h, State: topics.StateMoving}, "message is *topics.Pose, not a checkpoint message"},
 		{"another robot's header", topics.KindCheckpoint, &topics.Checkpoint{Header: other, Marker: 1}, `sender "r2" is not this robot "r1"`},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
