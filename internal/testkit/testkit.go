@@ -15,6 +15,14 @@ import (
 // timeout with what it waited for and, when detail is given, what it saw.
 func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool, detail ...func() string) {
 	t.Helper()
+	EventuallyEvery(t, timeout, 10*time.Millisecond, what, cond, detail...)
+}
+
+// EventuallyEvery is Eventually polling every interval, for a cond that
+// costs the system under test something (an HTTP request, say), where
+// polling every 10 ms would load it.
+func EventuallyEvery(t testing.TB, timeout, interval time.Duration, what string, cond func() bool, detail ...func() string) {
+	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
@@ -24,7 +32,7 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 			}
 			t.Fatalf("timed out after %v waiting for %s%s", timeout, what, msg)
 		}
-		time.Sleep(10 * time.Millisecond) // polling interval, not synchronisation
+		time.Sleep(interval) // polling interval, not synchronisation
 	}
 }
 
@@ -70,6 +78,16 @@ func (s *Buffer) Contains(sub string) bool {
 // of skipping it: COLLABORATE_REQUIRE_TOOLS=1.
 func RequireTools() bool { return os.Getenv("COLLABORATE_REQUIRE_TOOLS") == "1" }
 
+// Missing skips the test with msg, which says what real peer is missing
+// and how to get it, or fails it under RequireTools.
+func Missing(t testing.TB, msg string) {
+	t.Helper()
+	if RequireTools() {
+		t.Fatalf("%s, and COLLABORATE_REQUIRE_TOOLS=1", msg)
+	}
+	t.Skip(msg)
+}
+
 // RequireTool returns the path of program name, or skips the test saying
 // which Debian package provides it (fails under RequireTools).
 func RequireTool(t testing.TB, name, debianPackage string) string {
@@ -78,11 +96,7 @@ func RequireTool(t testing.TB, name, debianPackage string) string {
 	if err == nil {
 		return p
 	}
-	msg := name + " not installed (apt-get install " + debianPackage + ")"
-	if RequireTools() {
-		t.Fatalf("%s, and COLLABORATE_REQUIRE_TOOLS=1", msg)
-	}
-	t.Skip(msg)
+	Missing(t, name+" not installed (apt-get install "+debianPackage+")")
 	return ""
 }
 
@@ -105,10 +119,6 @@ func PythonWithPaho(t testing.TB) string {
 	if err := exec.Command(py, "-c", "import paho.mqtt.client").Run(); err == nil {
 		return py
 	}
-	msg := py + " cannot import paho.mqtt (apt-get install python3-paho-mqtt)"
-	if RequireTools() {
-		t.Fatalf("%s, and COLLABORATE_REQUIRE_TOOLS=1", msg)
-	}
-	t.Skip(msg)
+	Missing(t, py+" cannot import paho.mqtt (apt-get install python3-paho-mqtt)")
 	return ""
 }
