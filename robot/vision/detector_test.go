@@ -20,6 +20,7 @@ import (
 
 	"collaborate/internal/testkit"
 	"collaborate/robot/hw"
+	"collaborate/robot/hw/hwtest"
 )
 
 // frames is a FrameSource that plays rendered frames, then fails.
@@ -36,10 +37,6 @@ func (f *frames) Read(dst *gocv.Mat) error {
 	f.next++
 	return nil
 }
-
-type fixedClock time.Time
-
-func (c fixedClock) Now() time.Time { return time.Time(c) }
 
 var (
 	_ hw.Detector = (*Detector)(nil)
@@ -71,7 +68,7 @@ func TestDetectorImplementsHW(t *testing.T) {
 	defer one.Close()
 	defer empty.Close()
 	at := time.Date(2026, 11, 26, 23, 30, 0, 0, time.UTC)
-	d, err := NewDetector(cfg, src, fixedClock(at))
+	d, err := NewDetector(cfg, src, hwtest.NewClock(at))
 	if err != nil {
 		t.Fatal(err)
 	}
