@@ -124,7 +124,7 @@ func startEngine(t *testing.T, project string, env []string) *engine {
 		if t.Failed() {
 			for _, s := range []string{"orchestrator", "sim"} {
 				if l, err := e.logs(s); err == nil {
-					t.Logf("docker compose logs %s:\n%s", s, tail(l, 40))
+					t.Logf("docker compose logs %s:\n%s", s, testkit.Tail(l, 40))
 				}
 			}
 		}

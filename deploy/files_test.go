@@ -13,23 +13,11 @@ import (
 	"collaborate/internal/testkit"
 )
 
-// compose is the part of `docker-compose config` output these tests read.
+// compose is the part of `docker-compose config` output these tests read:
+// the services as the fake engine reads them, and the named volumes.
 type compose struct {
-	Services map[string]struct {
-		Build *struct {
-			Dockerfile string `yaml:"dockerfile"`
-		} `yaml:"build"`
-		Image      string   `yaml:"image"`
-		Profiles   []string `yaml:"profiles"`
-		Command    []string `yaml:"command"`
-		Entrypoint []string `yaml:"entrypoint"`
-		Ports      []struct {
-			Published int `yaml:"published"`
-			Target    int `yaml:"target"`
-		} `yaml:"ports"`
-		Volumes []string `yaml:"volumes"`
-	} `yaml:"services"`
-	Volumes map[string]any `yaml:"volumes"`
+	Services map[string]service `yaml:"services"`
+	Volumes  map[string]any     `yaml:"volumes"`
 }
 
 func composeConfig(t *testing.T, env []string, args ...string) compose {
