@@ -111,8 +111,7 @@ func TestReadmeLaptop(t *testing.T) {
 
 	ports := map[string]int{}
 	for _, p := range []string{"1883", "8883", "8080", "1884", "8081"} {
-		a := testkit.FreeAddr(t)
-		ports[p], _ = strconv.Atoi(a[strings.LastIndex(a, ":")+1:])
+		ports[p] = testkit.FreePort(t)
 	}
 	engineDir := filepath.Join(dir, "engine")
 	pi := filepath.Join(dir, "pi")

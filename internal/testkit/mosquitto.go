@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -136,9 +137,14 @@ func StartMosquitto(t testing.TB, root, dir, passwd, addr string) *Mosquitto {
 		if a == "" {
 			a = FreeAddr(t)
 		}
-		_, portS, _ := net.SplitHostPort(a)
-		var port int
-		fmt.Sscan(portS, &port)
+		_, portS, err := net.SplitHostPort(a)
+		if err != nil {
+			t.Fatalf("mosquitto address %q: %v", a, err)
+		}
+		port, err := strconv.Atoi(portS)
+		if err != nil {
+			t.Fatalf("mosquitto address %q: %v", a, err)
+		}
 		conf := MosquittoConf(t, filepath.Join(root, "deploy/mosquitto/mosquitto.conf"), port, passwd,
 			filepath.Join(root, "deploy/mosquitto/acl"), m.DataDir)
 		if err := os.WriteFile(m.conf, []byte(conf), 0o600); err != nil {
@@ -146,11 +152,11 @@ func StartMosquitto(t testing.TB, root, dir, passwd, addr string) *Mosquitto {
 		}
 		m.Addr, m.URL = a, "tcp://"+a
 		m.Logs = &Buffer{}
-		err := m.tryStart()
-		if err == nil {
-			return m
+		if err := m.tryStart(); err != nil {
+			errs = append(errs, err.Error())
+			continue
 		}
-		errs = append(errs, err.Error())
+		return m
 	}
 	t.Fatalf("mosquitto did not start in %d attempts:\n%s", attempts, strings.Join(errs, "\n"))
 	return nil
