@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"collaborate/internal/testkit"
 	"collaborate/topics"
 )
 
@@ -39,10 +40,10 @@ func TestSpoofing(t *testing.T) {
 				}
 			}
 			if c.reason == "" {
-				eventually(t, "delivery of "+c.topic, func() bool { return watch.has(c.topic, string(c.payload)) })
+				testkit.Eventually(t, wait, "delivery of "+c.topic, func() bool { return watch.has(c.topic, string(c.payload)) })
 				return
 			}
-			eventually(t, "two drops counted as "+c.reason, func() bool { return b.Drops()[c.reason] == before+2 })
+			testkit.Eventually(t, wait, "two drops counted as "+c.reason, func() bool { return b.Drops()[c.reason] == before+2 })
 			if !strings.Contains(b.logs.String(), c.topic) {
 				t.Errorf("the drop on %s is not logged", c.topic)
 			}
@@ -56,14 +57,14 @@ func TestSpoofing(t *testing.T) {
 		}
 		before := b.Drops()[DropSubscribe]
 		s := mosqSub(t, addr, "r1", "r1", r2cmd, topics.TopicOrchestratorStatus)
-		eventually(t, "the refused subscription to be counted", func() bool { return b.Drops()[DropSubscribe] == before+1 })
+		testkit.Eventually(t, wait, "the refused subscription to be counted", func() bool { return b.Drops()[DropSubscribe] == before+1 })
 		if err := b.Publish(r2cmd, directivePayload(t, topics.DirStop), false, 1); err != nil {
 			t.Fatal(err)
 		}
 		// The probe follows the command on the same path: once it has
 		// arrived, the command would have too.
 		probe := orchPayload(t, topics.OrchOnline)
-		eventually(t, "r1 to receive orchestrator/status", func() bool {
+		testkit.Eventually(t, wait, "r1 to receive orchestrator/status", func() bool {
 			if err := b.Publish(topics.TopicOrchestratorStatus, probe, false, 1); err != nil {
 				t.Fatal(err)
 			}
@@ -79,13 +80,13 @@ func TestSpoofing(t *testing.T) {
 	t.Run("r1 reads the peer view", func(t *testing.T) {
 		before := b.Drops()[DropSubscribe]
 		s := mosqSub(t, addr, "r1", "r1", "robots/+/status", "robots/+/heartbeat", "robots/+/cmd")
-		eventually(t, "robots/+/cmd refused", func() bool { return b.Drops()[DropSubscribe] == before+1 })
+		testkit.Eventually(t, wait, "robots/+/cmd refused", func() bool { return b.Drops()[DropSubscribe] == before+1 })
 		st := statusPayload(t, "r2", topics.StateMoving)
 		r2cmd := topics.Robot("r2", topics.KindCmd)
 		if err := b.Publish(r2cmd, directivePayload(t, topics.DirHold), false, 1); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "r1 to read r2's status", func() bool {
+		testkit.Eventually(t, wait, "r1 to read r2's status", func() bool {
 			if err := b.Publish(topics.Robot("r2", topics.KindStatus), st, false, 1); err != nil {
 				t.Fatal(err)
 			}

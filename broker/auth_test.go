@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"collaborate/internal/testkit"
 	"collaborate/topics"
 )
 
@@ -71,7 +72,7 @@ func TestAnonymousWatch(t *testing.T) {
 	if out, err := mosqPub(t, b.Addrs().TCP, "", "anon-pub", "-q", "1", "-t", topics.Robot("r1", topics.KindStatus), "-m", string(status)); err != nil {
 		t.Fatalf("anonymous publish was not acked: %v: %s", err, out)
 	}
-	eventually(t, "the anonymous publish to be dropped", func() bool { return b.Drops()[DropReadOnly] == before+1 })
+	testkit.Eventually(t, wait, "the anonymous publish to be dropped", func() bool { return b.Drops()[DropReadOnly] == before+1 })
 	if s.has(topics.Robot("r1", topics.KindStatus), "") {
 		t.Errorf("anonymous publish was delivered: %q", s.out.String())
 	}
@@ -88,11 +89,11 @@ func TestObserver(t *testing.T) {
 	if out, err := mosqPub(t, addr, "r1", "r1", "-t", topics.Robot("r1", topics.KindPose), "-m", string(pose)); err != nil {
 		t.Fatalf("r1 publish: %v: %s", err, out)
 	}
-	eventually(t, "the observer to read r1's pose", func() bool { return s.has(topics.Robot("r1", topics.KindPose), string(pose)) })
+	testkit.Eventually(t, wait, "the observer to read r1's pose", func() bool { return s.has(topics.Robot("r1", topics.KindPose), string(pose)) })
 	if err := b.Publish(topics.Robot("r2", topics.KindCmd), directivePayload(t, topics.DirHold), true, 1); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the observer to read r2's cmd", func() bool { return s.has(topics.Robot("r2", topics.KindCmd), "hold") })
+	testkit.Eventually(t, wait, "the observer to read r2's cmd", func() bool { return s.has(topics.Robot("r2", topics.KindCmd), "hold") })
 
 	for _, user := range []string{"watch", "op"} {
 		t.Run(user+" publishes", func(t *testing.T) {
@@ -101,7 +102,7 @@ func TestObserver(t *testing.T) {
 			if out, err := mosqPub(t, addr, user, user+"-pub", "-q", "1", "-t", topics.Robot("r1", topics.KindStatus), "-m", string(fake)); err != nil {
 				t.Fatalf("publish was not acked: %v: %s", err, out)
 			}
-			eventually(t, "the publish to be dropped as read-only", func() bool { return b.Drops()[DropReadOnly] == before+1 })
+			testkit.Eventually(t, wait, "the publish to be dropped as read-only", func() bool { return b.Drops()[DropReadOnly] == before+1 })
 			if s.has(topics.Robot("r1", topics.KindStatus), string(fake)) {
 				t.Errorf("%s's publish was delivered", user)
 			}

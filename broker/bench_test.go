@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"collaborate/internal/testkit"
 	"collaborate/topics"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -64,7 +65,7 @@ func benchLatency(b *testing.B, sub string, qos byte, pubs int) {
 			c.Subscribe(topics.RobotFilter(topics.KindPose), qos, func(_ paho.Client, m paho.Message) { deliver(m.Payload()) })
 		})
 		connect(b, so)
-		eventually(b, "the subscription", func() bool { return br.Info().Subscriptions >= 1 })
+		testkit.Eventually(b, wait, "the subscription", func() bool { return br.Info().Subscriptions >= 1 })
 	}
 
 	per := (b.N + pubs - 1) / pubs

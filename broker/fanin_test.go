@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 
+	"collaborate/internal/testkit"
 	"collaborate/topics"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -39,7 +40,7 @@ func TestFanIn(t *testing.T) {
 			so := pahoOpts(t, url, "watch", "fan-in-sub").SetCleanSession(true)
 			so.SetOnConnectHandler(func(cl paho.Client) { cl.Subscribe(topics.RobotFilter(topics.KindPose), 0, in.handler) })
 			connect(t, so)
-			eventually(t, "the subscription", func() bool { return b.Info().Subscriptions >= 1 })
+			testkit.Eventually(t, wait, "the subscription", func() bool { return b.Info().Subscriptions >= 1 })
 
 			clients := make([]paho.Client, robots)
 			payloads := make([][][]byte, robots)
@@ -65,7 +66,7 @@ func TestFanIn(t *testing.T) {
 			}
 			wg.Wait()
 			sent := robots * each
-			eventually(t, "every message delivered or counted as dropped", func() bool {
+			testkit.Eventually(t, wait, "every message delivered or counted as dropped", func() bool {
 				return int64(in.count())+b.Info().MessagesDropped >= int64(sent)
 			})
 			dropped := b.Info().MessagesDropped

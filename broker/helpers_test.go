@@ -1,18 +1,17 @@
 package broker
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"collaborate/internal/testkit"
 	"collaborate/topics"
 
 	"github.com/rs/zerolog"
@@ -22,36 +21,6 @@ import (
 func TestMain(m *testing.M) {
 	bcryptCost = bcrypt.MinCost // hashes are checked on every connect
 	os.Exit(m.Run())
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers and readers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// eventually polls cond until it holds, or fails the test after 10 s.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // pw is the password of every test user: its name plus "-pw".
@@ -75,7 +44,7 @@ func testCreds(t testing.TB) *Credentials {
 
 type testBroker struct {
 	*Broker
-	logs *syncBuffer
+	logs *testkit.Buffer
 	opts Options
 }
 
@@ -89,7 +58,7 @@ func startBroker(t testing.TB, o Options) *testBroker {
 	if o.TCPAddr == "" && o.TLSAddr == "" && o.WSAddr == "" {
 		o.TCPAddr = "127.0.0.1:0"
 	}
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	o.Logger = zerolog.New(logs).With().Timestamp().Logger()
 	b, err := New(o)
 	if err != nil {
@@ -115,28 +84,12 @@ func hostPort(t testing.TB, addr string) (string, string) {
 	return h, p
 }
 
-// freePort returns a loopback address that was free a moment ago, for tests
-// that restart a broker on the same port.
-func freePort(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
+// needMosquitto skips a test without the mosquitto clients it drives the
+// broker with (fails under testkit.RequireTools).
 func needMosquitto(t testing.TB) {
 	t.Helper()
 	for _, bin := range []string{"mosquitto_pub", "mosquitto_sub"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			if os.Getenv("COLLABORATE_REQUIRE_TOOLS") == "1" {
-				t.Fatalf("%s not installed (apt-get install mosquitto-clients): %v", bin, err)
-			}
-			t.Skipf("%s not installed (apt-get install mosquitto-clients): %v", bin, err)
-		}
+		testkit.RequireTool(t, bin, "mosquitto-clients")
 	}
 }
 
@@ -165,8 +118,8 @@ func mosqPub(t testing.TB, addr, user, id string, extra ...string) (string, erro
 
 // sub is a running mosquitto_sub -v.
 type sub struct {
-	out  *syncBuffer
-	errb *syncBuffer
+	out  *testkit.Buffer
+	errb *testkit.Buffer
 	cmd  *exec.Cmd
 	done chan error
 }
@@ -219,7 +172,7 @@ func mosqSub(t testing.TB, addr, user, id string, filters ...string) *sub {
 	for _, f := range filters {
 		args = append(args, "-t", f)
 	}
-	s := &sub{out: &syncBuffer{}, errb: &syncBuffer{}, done: make(chan error, 1)}
+	s := &sub{out: &testkit.Buffer{}, errb: &testkit.Buffer{}, done: make(chan error, 1)}
 	s.cmd = exec.Command("mosquitto_sub", args...)
 	s.cmd.Stdout = s.out
 	s.cmd.Stderr = s.errb
@@ -240,7 +193,7 @@ func mosqSub(t testing.TB, addr, user, id string, filters ...string) *sub {
 func readySub(t testing.TB, b *testBroker, user, id, probeTopic string, probe []byte, filters ...string) *sub {
 	t.Helper()
 	s := mosqSub(t, b.Addrs().TCP, user, id, filters...)
-	eventually(t, "mosquitto_sub to receive the probe on "+probeTopic, func() bool {
+	testkit.Eventually(t, wait, "mosquitto_sub to receive the probe on "+probeTopic, func() bool {
 		if s.exited() {
 			t.Fatalf("mosquitto_sub exited: %s", s.errb.String())
 		}

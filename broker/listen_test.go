@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"collaborate/internal/testkit"
 	"collaborate/topics"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -26,9 +27,9 @@ func TestWebSocket(t *testing.T) {
 	cl := connect(t, o)
 	p := posePayload(t, "r1", 0.9)
 	waitToken(t, "publish over ws", cl.Publish(topic, 1, false, p))
-	eventually(t, "the pose sent over ws", func() bool { return in.has(topic, string(p)) })
+	testkit.Eventually(t, wait, "the pose sent over ws", func() bool { return in.has(topic, string(p)) })
 	cmd := directivePayload(t, topics.DirHold)
-	eventually(t, "the command received over ws", func() bool {
+	testkit.Eventually(t, wait, "the command received over ws", func() bool {
 		if err := b.Publish(topics.Robot("r1", topics.KindCmd), cmd, true, 1); err != nil {
 			t.Fatal(err)
 		}
@@ -57,7 +58,7 @@ func TestCloseWithStuckConnections(t *testing.T) {
 	}
 	// A connected client too, so that mochi has something to close.
 	connect(t, pahoOpts(t, tcpURL(b.Addrs().TCP), "r1", "r1").SetAutoReconnect(false))
-	eventually(t, "the stuck connections to be accepted", func() bool {
+	testkit.Eventually(t, wait, "the stuck connections to be accepted", func() bool {
 		b.conns.mu.Lock()
 		defer b.conns.mu.Unlock()
 		return len(b.conns.conns) == 3

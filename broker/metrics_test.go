@@ -56,7 +56,7 @@ func TestDropSeries(t *testing.T) {
 		`collaborate_broker_drops_total{reason="foreign_topic",robot="r1"} 1`,
 		`collaborate_broker_drops_total{reason="read_only",robot="none"} 1`,
 	} {
-		eventually(t, line, func() bool { return strings.Contains(exposition(t, reg), line) })
+		testkit.Eventually(t, wait, line, func() bool { return strings.Contains(exposition(t, reg), line) })
 	}
 
 	// A robot account added later gets its series with the credentials;

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"collaborate/internal/testkit"
 	"collaborate/topics"
 )
 
@@ -40,7 +41,7 @@ func TestBadPayloads(t *testing.T) {
 			if out, err := mosqPub(t, addr, "r1", "r1", "-q", "1", "-t", pose, "-m", string(good)); err != nil {
 				t.Fatalf("valid publish after the bad one: %v: %s", err, out)
 			}
-			eventually(t, "the valid pose to arrive", func() bool { return s.has(pose, string(good)) })
+			testkit.Eventually(t, wait, "the valid pose to arrive", func() bool { return s.has(pose, string(good)) })
 			if got := b.Drops()[DropInvalidPayload]; got != before+2 {
 				t.Errorf("invalid_payload drops = %d, want %d", got, before+2)
 			}
@@ -84,7 +85,7 @@ func TestOversizedPacket(t *testing.T) {
 			if out, err := mosqPub(t, b.Addrs().TCP, c.user, c.client, args...); err != nil {
 				t.Fatalf("the oversized publish was not acknowledged: %v: %s", err, out)
 			}
-			eventually(t, "the oversized packet to be counted", func() bool { return b.Drops()[DropTooLarge] == before+1 })
+			testkit.Eventually(t, wait, "the oversized packet to be counted", func() bool { return b.Drops()[DropTooLarge] == before+1 })
 			if !strings.Contains(b.logs.String(), "over the broker's limit") {
 				t.Errorf("log does not explain the drop")
 			}
@@ -101,5 +102,5 @@ func TestOversizedPacket(t *testing.T) {
 	if out, err := mosqPub(t, b.Addrs().TCP, "orch", "big-sender", "-q", "1", "-t", "probe/big", "-m", ok); err != nil {
 		t.Fatalf("publish under the limit: %v: %s", err, out)
 	}
-	eventually(t, "the large but allowed message", func() bool { return s.has("probe/big", "zzzz") })
+	testkit.Eventually(t, wait, "the large but allowed message", func() bool { return s.has("probe/big", "zzzz") })
 }

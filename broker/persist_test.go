@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"collaborate/internal/testkit"
 	"collaborate/topics"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -14,14 +15,14 @@ import (
 func TestRetainedSurvivesRestart(t *testing.T) {
 	needMosquitto(t)
 	dir := t.TempDir()
-	addr := freePort(t)
+	addr := testkit.FreeAddr(t)
 	b1 := startBroker(t, Options{TCPAddr: addr, StateDir: dir})
 	status := statusPayload(t, "r1", topics.StateIdle)
 	topic := topics.Robot("r1", topics.KindStatus)
 	if out, err := mosqPub(t, addr, "r1", "r1", "-q", "1", "-r", "-t", topic, "-m", string(status)); err != nil {
 		t.Fatalf("publish retained status: %v: %s", err, out)
 	}
-	eventually(t, "the status to be retained", func() bool { return b1.Info().Retained > 0 })
+	testkit.Eventually(t, wait, "the status to be retained", func() bool { return b1.Info().Retained > 0 })
 	if err := b1.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +41,7 @@ func TestRetainedSurvivesRestart(t *testing.T) {
 		t.Fatal("no retained status after restart")
 	}
 	sub := mosqSub(t, addr, "watch", "watcher", topic)
-	eventually(t, "mosquitto_sub to get the retained status", func() bool {
+	testkit.Eventually(t, wait, "mosquitto_sub to get the retained status", func() bool {
 		return strings.Contains(sub.out.String(), string(status))
 	})
 }
@@ -50,7 +51,7 @@ func TestRetainedSurvivesRestart(t *testing.T) {
 // persistent session.
 func TestReconnectDuringOutage(t *testing.T) {
 	dir := t.TempDir()
-	addr := freePort(t)
+	addr := testkit.FreeAddr(t)
 	b1 := startBroker(t, Options{TCPAddr: addr, StateDir: dir})
 	filter := topics.RobotFilter(topics.KindCheckpoint)
 
@@ -65,7 +66,7 @@ func TestReconnectDuringOutage(t *testing.T) {
 	robot := connect(t, pahoOpts(t, tcpURL(addr), "r1", "r1"))
 	first := mustEncode(t, &topics.Checkpoint{Header: stamp("r1"), Epoch: 1, Marker: 3, Step: 0})
 	topic := topics.Robot("r1", topics.KindCheckpoint)
-	eventually(t, "the subscriber to get the first checkpoint", func() bool {
+	testkit.Eventually(t, wait, "the subscriber to get the first checkpoint", func() bool {
 		waitToken(t, "publish first checkpoint", robot.Publish(topic, 1, false, first))
 		return in.has(topic, string(first))
 	})
@@ -73,7 +74,7 @@ func TestReconnectDuringOutage(t *testing.T) {
 	if err := b1.Close(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "both clients to see the outage", func() bool {
+	testkit.Eventually(t, wait, "both clients to see the outage", func() bool {
 		return !robot.IsConnectionOpen() && !subscriber.IsConnectionOpen()
 	})
 	during := mustEncode(t, &topics.Checkpoint{Header: stamp("r1"), Epoch: 1, Marker: 5, Step: 1, Final: true})
@@ -81,7 +82,7 @@ func TestReconnectDuringOutage(t *testing.T) {
 
 	startBroker(t, Options{TCPAddr: addr, StateDir: dir})
 	waitToken(t, "publish during the outage", tok)
-	eventually(t, "the checkpoint published during the outage", func() bool { return in.has(topic, string(during)) })
+	testkit.Eventually(t, wait, "the checkpoint published during the outage", func() bool { return in.has(topic, string(during)) })
 }
 
 // TestQueuedMessageSurvivesRestart: a QoS 1 message queued for a
@@ -89,7 +90,7 @@ func TestReconnectDuringOutage(t *testing.T) {
 // needs the packet id that mochi's bolt hook forgets; see boltStore).
 func TestQueuedMessageSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
-	addr := freePort(t)
+	addr := testkit.FreeAddr(t)
 	b1 := startBroker(t, Options{TCPAddr: addr, StateDir: dir})
 	filter := topics.RobotFilter(topics.KindCheckpoint)
 	in := newInbox()
@@ -100,14 +101,14 @@ func TestQueuedMessageSurvivesRestart(t *testing.T) {
 		return o
 	}
 	core := connect(t, newCore())
-	eventually(t, "core's subscription", func() bool { return b1.Info().Subscriptions >= 1 })
+	testkit.Eventually(t, wait, "core's subscription", func() bool { return b1.Info().Subscriptions >= 1 })
 	core.Disconnect(100) // DISCONNECT: the persistent session stays
 
 	robot := connect(t, pahoOpts(t, tcpURL(addr), "r1", "r1"))
 	queued := mustEncode(t, &topics.Checkpoint{Header: stamp("r1"), Epoch: 2, Marker: 7, Step: 2})
 	topic := topics.Robot("r1", topics.KindCheckpoint)
 	waitToken(t, "publish while core is away", robot.Publish(topic, 1, false, queued))
-	eventually(t, "the message to be queued for core", func() bool { return b1.Info().Inflight >= 1 })
+	testkit.Eventually(t, wait, "the message to be queued for core", func() bool { return b1.Info().Inflight >= 1 })
 	robot.Disconnect(100)
 	if err := b1.Close(); err != nil {
 		t.Fatal(err)
@@ -115,5 +116,5 @@ func TestQueuedMessageSurvivesRestart(t *testing.T) {
 
 	startBroker(t, Options{TCPAddr: addr, StateDir: dir})
 	connect(t, newCore())
-	eventually(t, "the queued checkpoint after the restart", func() bool { return in.has(topic, string(queued)) })
+	testkit.Eventually(t, wait, "the queued checkpoint after the restart", func() bool { return in.has(topic, string(queued)) })
 }

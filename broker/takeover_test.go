@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 
+	"collaborate/internal/testkit"
 	"collaborate/topics"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -57,13 +58,13 @@ func TestTakeover(t *testing.T) {
 	old := connect(t, oldOpts)
 	online := statusPayload(t, "r1", topics.StateOnline)
 	waitToken(t, "old publishes online", old.Publish(statusTopic, 1, true, online))
-	eventually(t, "r1 online", func() bool { return p.list() == "[online r1]" })
+	testkit.Eventually(t, wait, "r1 online", func() bool { return p.list() == "[online r1]" })
 
 	var d connDialer
 	newer := connect(t, robot(&d))
 	<-lost
-	eventually(t, "the old connection to be gone on the broker", func() bool { return b.Info().ClientsConnected == 1 })
-	eventually(t, "the new connection online and no offline", func() bool { return p.list() == "[online r1 online r1]" })
+	testkit.Eventually(t, wait, "the old connection to be gone on the broker", func() bool { return b.Info().ClientsConnected == 1 })
+	testkit.Eventually(t, wait, "the new connection online and no offline", func() bool { return p.list() == "[online r1 online r1]" })
 	if in.has(statusTopic, string(will)) {
 		t.Errorf("the taken-over connection's will was published")
 	}
@@ -76,10 +77,10 @@ func TestTakeover(t *testing.T) {
 
 	// A real loss: the new connection drops without DISCONNECT.
 	d.cut()
-	eventually(t, "r1 reported offline", func() bool { return p.list() == "[online r1 online r1 offline r1]" })
-	eventually(t, "the will to be published", func() bool { return in.last(statusTopic) == string(will) })
+	testkit.Eventually(t, wait, "r1 reported offline", func() bool { return p.list() == "[online r1 online r1 offline r1]" })
+	testkit.Eventually(t, wait, "the will to be published", func() bool { return in.last(statusTopic) == string(will) })
 	// The orchestrator hears the will as it hears any publish of the robot.
-	eventually(t, "the will handed to the orchestrator", func() bool { return acc.count(statusTopic, will) == 1 })
+	testkit.Eventually(t, wait, "the will handed to the orchestrator", func() bool { return acc.count(statusTopic, will) == 1 })
 	_ = newer
 }
 
@@ -136,7 +137,7 @@ func TestRobotWillMustSayOffline(t *testing.T) {
 				t.Fatalf("will_refused drops = %d, want %d", got, before+1)
 			}
 			d.cut()
-			eventually(t, "r1 gone", func() bool { return b.Info().ClientsConnected == 0 })
+			testkit.Eventually(t, wait, "r1 gone", func() bool { return b.Info().ClientsConnected == 0 })
 			if in.has(c.topic, string(c.payload)) || acc.count(c.topic, c.payload) != 0 {
 				t.Fatalf("the stripped will was published")
 			}

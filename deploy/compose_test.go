@@ -104,12 +104,7 @@ type composeEnv struct {
 
 func newComposeEnv(t *testing.T, extra ...string) composeEnv {
 	t.Helper()
-	port := func() int {
-		a := testkit.FreeAddr(t)
-		p, _ := strconv.Atoi(a[strings.LastIndex(a, ":")+1:])
-		return p
-	}
-	c := composeEnv{mqtt: port(), tls: port(), http: port()}
+	c := composeEnv{mqtt: testkit.FreePort(t), tls: testkit.FreePort(t), http: testkit.FreePort(t)}
 	c.vars = append(os.Environ(), fmt.Sprintf("MQTT_PORT=%d", c.mqtt), fmt.Sprintf("TLS_PORT=%d", c.tls),
 		fmt.Sprintf("HTTP_PORT=%d", c.http))
 	c.vars = append(c.vars, extra...)
@@ -124,7 +119,7 @@ func startEngine(t *testing.T, project string, env []string) *engine {
 		if t.Failed() {
 			for _, s := range []string{"orchestrator", "sim"} {
 				if l, err := e.logs(s); err == nil {
-					t.Logf("docker compose logs %s:\n%s", s, tail(l, 40))
+					t.Logf("docker compose logs %s:\n%s", s, testkit.Tail(l, 40))
 				}
 			}
 		}

@@ -12,20 +12,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
-)
 
-// need skips when a tool is missing, unless CI demands every tool.
-func need(t *testing.T, tool string) string {
-	t.Helper()
-	p, err := exec.LookPath(tool)
-	if err != nil {
-		if os.Getenv("COLLABORATE_REQUIRE_TOOLS") != "" {
-			t.Fatalf("%s is required here (COLLABORATE_REQUIRE_TOOLS is set): %v", tool, err)
-		}
-		t.Skipf("%s not installed", tool)
-	}
-	return p
-}
+	"collaborate/internal/testkit"
+)
 
 func run(t *testing.T, dir string, name string, args ...string) string {
 	t.Helper()
@@ -40,7 +29,7 @@ func run(t *testing.T, dir string, name string, args ...string) string {
 
 func mkcerts(t *testing.T, out string, args ...string) string {
 	t.Helper()
-	need(t, "openssl")
+	testkit.RequireTool(t, "openssl", "openssl")
 	return run(t, ".", "bash", append([]string{"mkcerts.sh", "--out", out}, args...)...)
 }
 
@@ -143,21 +132,7 @@ func TestMkcertsTLSHandshake(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the broker cannot load the pair: %v", err)
 	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{kp}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_ = c.(*tls.Conn).Handshake()
-			c.Close()
-		}
-	}()
+	addr := testkit.ServeTLS(t, &tls.Config{Certificates: []tls.Certificate{kp}})
 	tests := []struct {
 		desc, ca, name string
 		ok             bool
@@ -169,7 +144,7 @@ func TestMkcertsTLSHandshake(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
-			c, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{RootCAs: pool(t, filepath.Join(tc.ca, "ca.crt")), ServerName: tc.name})
+			c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool(t, filepath.Join(tc.ca, "ca.crt")), ServerName: tc.name})
 			if c != nil {
 				c.Close()
 			}
@@ -220,7 +195,7 @@ func TestMkcertsAutoDetect(t *testing.T) {
 }
 
 func TestMkcertsRejectsBadArguments(t *testing.T) {
-	need(t, "openssl")
+	testkit.RequireTool(t, "openssl", "openssl")
 	for _, args := range [][]string{
 		{"--ip", "not-an-ip"},
 		{"--days", "ten"},

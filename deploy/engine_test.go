@@ -40,6 +40,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"collaborate/internal/testkit"
 )
 
 // engine is the fake engine's state: engine/image (the image's root),
@@ -545,19 +547,14 @@ func (e *engine) start(name string, s service, stdout io.Writer) error {
 		}
 		select {
 		case err := <-exited:
-			return fmt.Errorf("%s exited: %v\n%s", name, err, tail(string(b[min(offset, int64(len(b))):]), 30))
+			return fmt.Errorf("%s exited: %v\n%s", name, err, testkit.Tail(string(b[min(offset, int64(len(b))):]), 30))
 		default:
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not ready within 60 s:\n%s", name, tail(string(b), 30))
+			return fmt.Errorf("%s not ready within 60 s:\n%s", name, testkit.Tail(string(b), 30))
 		}
 		time.Sleep(20 * time.Millisecond) // polling the log, not synchronisation
 	}
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // pid is the service's process, 0 when it does not run.

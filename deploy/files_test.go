@@ -9,30 +9,20 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"collaborate/internal/testkit"
 )
 
-// compose is the part of `docker-compose config` output these tests read.
+// compose is the part of `docker-compose config` output these tests read:
+// the services as the fake engine reads them, and the named volumes.
 type compose struct {
-	Services map[string]struct {
-		Build *struct {
-			Dockerfile string `yaml:"dockerfile"`
-		} `yaml:"build"`
-		Image      string   `yaml:"image"`
-		Profiles   []string `yaml:"profiles"`
-		Command    []string `yaml:"command"`
-		Entrypoint []string `yaml:"entrypoint"`
-		Ports      []struct {
-			Published int `yaml:"published"`
-			Target    int `yaml:"target"`
-		} `yaml:"ports"`
-		Volumes []string `yaml:"volumes"`
-	} `yaml:"services"`
-	Volumes map[string]any `yaml:"volumes"`
+	Services map[string]service `yaml:"services"`
+	Volumes  map[string]any     `yaml:"volumes"`
 }
 
 func composeConfig(t *testing.T, env []string, args ...string) compose {
 	t.Helper()
-	need(t, "docker-compose")
+	testkit.RequireTool(t, "docker-compose", "docker-compose")
 	cmd := exec.Command("docker-compose", append([]string{"-f", "../docker-compose.yml"}, append(args, "config")...)...)
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.Output()
@@ -160,15 +150,13 @@ func TestRobotUnit(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, got, want)
 		}
 	}
-	if _, err := exec.LookPath("systemd-analyze"); err != nil {
-		t.Skip("systemd-analyze not installed")
-	}
+	analyze := testkit.RequireTool(t, "systemd-analyze", "systemd")
 	// The binary is not installed here: point the commands at one that is.
 	unit := filepath.Join(t.TempDir(), "robot.service")
 	if err := os.WriteFile(unit, []byte(strings.ReplaceAll(string(b), "/usr/local/bin/robot", "/bin/true")), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command("systemd-analyze", "verify", unit).CombinedOutput(); err != nil || len(out) > 0 {
+	if out, err := exec.Command(analyze, "verify", unit).CombinedOutput(); err != nil || len(out) > 0 {
 		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
 	}
 }

@@ -121,7 +121,7 @@ func TestInstallRobot(t *testing.T) {
 		stopRobot(pi)
 		if t.Failed() {
 			l, _ := os.ReadFile(filepath.Join(pi, "var/log/robot.log"))
-			t.Logf("robot log:\n%s", tail(string(l), 30))
+			t.Logf("robot log:\n%s", testkit.Tail(string(l), 30))
 		}
 	})
 	home := filepath.Join(pi, "home/pi")

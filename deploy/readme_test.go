@@ -111,8 +111,7 @@ func TestReadmeLaptop(t *testing.T) {
 
 	ports := map[string]int{}
 	for _, p := range []string{"1883", "8883", "8080", "1884", "8081"} {
-		a := testkit.FreeAddr(t)
-		ports[p], _ = strconv.Atoi(a[strings.LastIndex(a, ":")+1:])
+		ports[p] = testkit.FreePort(t)
 	}
 	engineDir := filepath.Join(dir, "engine")
 	pi := filepath.Join(dir, "pi")
@@ -150,11 +149,11 @@ func TestReadmeLaptop(t *testing.T) {
 		if t.Failed() {
 			for _, s := range []string{"orchestrator", "sim"} {
 				if l, err := e.logs(s); err == nil {
-					t.Logf("docker compose logs %s:\n%s", s, tail(l, 30))
+					t.Logf("docker compose logs %s:\n%s", s, testkit.Tail(l, 30))
 				}
 			}
 			l, _ := os.ReadFile(filepath.Join(pi, "var/log/robot.log"))
-			t.Logf("the Pi's robot log:\n%s", tail(string(l), 30))
+			t.Logf("the Pi's robot log:\n%s", testkit.Tail(string(l), 30))
 		}
 		e.down(true)
 	})
@@ -179,7 +178,7 @@ func TestReadmeLaptop(t *testing.T) {
 		cmd := exec.Command("bash", "-c", "set -euo pipefail\nsource "+vars+"\n"+script+"\n"+save.String())
 		cmd.Dir, cmd.Env = project, env
 		out, err := cmd.CombinedOutput()
-		t.Logf("README block %d:\n%s\n--- output:\n%s", i+1, strings.TrimSpace(block), tail(string(out), 15))
+		t.Logf("README block %d:\n%s\n--- output:\n%s", i+1, strings.TrimSpace(block), testkit.Tail(string(out), 15))
 		if err != nil {
 			t.Fatalf("README block %d failed: %v\n%s", i+1, err, out)
 		}

@@ -2,9 +2,7 @@ package faults
 
 import (
 	"fmt"
-	"io"
 	"math"
-	"net"
 	"os"
 	"os/exec"
 	"slices"
@@ -130,54 +128,6 @@ func TestNATSNodeLoss(t *testing.T) {
 			halt.Round(10*time.Millisecond), on[id], back[id].Round(10*time.Millisecond), (halt + moved).Round(10*time.Millisecond))
 	}
 	f.finish()
-}
-
-// proxy forwards TCP connections to a node until cut, which closes them
-// all at once: a connection that dies without a DISCONNECT.
-type proxy struct {
-	addr  string
-	mu    sync.Mutex
-	conns []net.Conn
-	ln    net.Listener
-}
-
-func cutter(t *testing.T, to string) *proxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{addr: ln.Addr().String(), ln: ln}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			u, err := net.Dial("tcp", to)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, u)
-			p.mu.Unlock()
-			go func() { _, _ = io.Copy(u, c); u.Close() }()
-			go func() { _, _ = io.Copy(c, u); c.Close() }()
-		}
-	}()
-	t.Cleanup(p.cut)
-	return p
-}
-
-func (p *proxy) cut() {
-	p.ln.Close()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
 }
 
 // natsClient connects with paho to a node as user, with the password the
@@ -409,13 +359,13 @@ func TestNATSContract(t *testing.T) {
 
 		// A last will, published when the connection dies without a
 		// DISCONNECT: r2's connection, through a proxy, cut.
-		cut := cutter(t, nodes[2].MQTTAddr)
-		if _, err := natsClient(t, "tcp://"+cut.addr, "r2", "r2", password("r2"), func(o *paho.ClientOptions) {
+		cut := testkit.StartProxy(t, nodes[2].MQTTAddr)
+		if _, err := natsClient(t, "tcp://"+cut.Addr, "r2", "r2", password("r2"), func(o *paho.ClientOptions) {
 			o.SetBinaryWill("robots/r2/status", []byte(`{"will":"r2 gone"}`), 1, true)
 		}); err != nil {
 			t.Fatal(err)
 		}
-		cut.cut()
+		cut.Cut()
 		testkit.Eventually(t, 15*time.Second, "r2's will at the observer", func() bool {
 			for _, p := range watchIn.get("robots/r2/status") {
 				if strings.Contains(p, "r2 gone") {

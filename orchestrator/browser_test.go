@@ -16,12 +16,7 @@ func TestDashboardInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test: skipped with -short")
 	}
-	if _, ok := webtest.Chromium(); !ok {
-		if webtest.RequireTools() {
-			t.Fatal("chromium is not installed (apt-get install chromium)")
-		}
-		t.Skip("chromium is not installed (apt-get install chromium)")
-	}
+	webtest.RequireChromium(t) // before the fleet starts
 	dir := t.TempDir()
 	r := start(t, dir, "--sim", "4", "--missions", "../deploy/missions.example.yaml")
 	webtest.BrowserScenario(t, "http://"+r.addrs["http"], webtest.Accounts{

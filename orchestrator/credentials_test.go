@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"collaborate/broker"
+	"collaborate/internal/testkit"
 )
 
 func passwd(t *testing.T, stdin string, args ...string) (string, error) {
@@ -164,5 +165,5 @@ func TestFirstRunAccountsWhateverTheOrder(t *testing.T) {
 		t.Errorf("no orchestrator account with the printed password: %+v %v", u, ok)
 	}
 	_, statuses := watchStatus(t, r.addrs["mqtt"], initialPassword(t, dir, "watch"))
-	eventually(t, "the observer to read orchestrator/status", func() bool { return len(statuses()) > 0 })
+	testkit.Eventually(t, wait, "the observer to read orchestrator/status", func() bool { return len(statuses()) > 0 })
 }

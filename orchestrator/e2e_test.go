@@ -3,13 +3,12 @@ package main
 // End-to-end mission tests: the whole program (run) with four simulated
 // robots flying the example missions, once through the embedded broker and
 // once through a real mosquitto configured with deploy/mosquitto/. Both
-// check the acceptance: every mission completes, GET /api/fleet
-// shows every robot done, and sim/world (the simulator's collision oracle,
-// read over MQTT as the watch user) counts zero collisions.
+// check what the missions must achieve: every mission completes, GET
+// /api/fleet shows every robot done, and sim/world (the simulator's
+// collision oracle, read over MQTT as the watch user) counts zero
+// collisions.
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -24,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"collaborate/internal/testkit"
 	"collaborate/topics"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -45,20 +45,10 @@ const (
 	// e2eMissions has crossing routes for r1..r4.
 	e2eMissions = "../deploy/missions.example.yaml"
 	e2eRobots   = 4
+	// e2ePoll is how often the test reads GET /api/fleet: the orchestrator
+	// serves it while it drives the fleet.
+	e2ePoll = 100 * time.Millisecond
 )
-
-// eventuallyWithin polls cond every 100 ms until it holds or bound passes;
-// on timeout it fails with what and the detail of the last state.
-func eventuallyWithin(t *testing.T, bound time.Duration, what string, cond func() bool, detail func() string) {
-	t.Helper()
-	deadline := time.Now().Add(bound)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s\n%s", bound, what, detail())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
 
 // worldWatch follows sim/world over MQTT.
 type worldWatch struct {
@@ -187,7 +177,7 @@ func assertMissions(t *testing.T, httpAddr, stateDir string, w *worldWatch) {
 			knownStalls(fleet), fleet, n, coll, last)
 	}
 	start := time.Now()
-	eventuallyWithin(t, e2eBound, "every robot done", func() bool {
+	testkit.EventuallyEvery(t, e2eBound, e2ePoll, "every robot done", func() bool {
 		var done bool
 		done, fleet = fleetDone(httpAddr, initialPassword(t, stateDir, "watch"), e2eRobots)
 		return done
@@ -196,7 +186,7 @@ func assertMissions(t *testing.T, httpAddr, stateDir string, w *worldWatch) {
 	// The world publishes at 10 Hz: wait for one more message, which holds
 	// every contact up to the last arrival.
 	n0, _, _ := w.state()
-	eventuallyWithin(t, 10*time.Second, "sim/world after the last arrival", func() bool {
+	testkit.Eventually(t, 10*time.Second, "sim/world after the last arrival", func() bool {
 		n, _, _ := w.state()
 		return n > n0
 	}, detail)
@@ -220,191 +210,17 @@ func TestEndToEndEmbedded(t *testing.T) {
 	assertMissions(t, r.addrs["http"], dir, w)
 }
 
-// requireTool returns the path of a program, or skips the test when it is
-// missing, unless COLLABORATE_REQUIRE_TOOLS=1 makes that a failure.
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("COLLABORATE_REQUIRE_TOOLS") == "1" {
-		t.Fatalf("%s is required (COLLABORATE_REQUIRE_TOOLS=1): %v", name, err)
-	}
-	t.Skipf("%s not installed: %v", name, err)
-	return ""
-}
-
-// mosquitto is a broker started by the test.
-type mosquitto struct {
-	url  string // tcp://127.0.0.1:PORT
-	logs *syncBuffer
-}
-
-// mosquittoConf rewrites deploy/mosquitto/mosquitto.conf for a test run:
-// the listener on 127.0.0.1:port, the password file, the ACL and the
-// persistence directory under dir. Every other line is kept, and the lines
-// this test relies on must be there.
-func mosquittoConf(t *testing.T, port int, passwd, acl, dataDir string) string {
-	t.Helper()
-	src, err := os.ReadFile("../deploy/mosquitto/mosquitto.conf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	replace := map[string]string{
-		"listener":             fmt.Sprintf("listener %d 127.0.0.1", port),
-		"password_file":        "password_file " + passwd,
-		"acl_file":             "acl_file " + acl,
-		"persistence_location": "persistence_location " + dataDir + "/",
-	}
-	required := map[string]string{
-		"allow_anonymous":          "allow_anonymous false",
-		"use_username_as_clientid": "use_username_as_clientid true",
-		"persistence":              "persistence true",
-	}
-	seen := map[string]bool{}
-	var out bytes.Buffer
-	sc := bufio.NewScanner(bytes.NewReader(src))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		key, _, _ := strings.Cut(line, " ")
-		switch {
-		case line == "" || strings.HasPrefix(line, "#"):
-		case replace[key] != "":
-			if seen[key] {
-				t.Fatalf("mosquitto.conf: %s given twice", key)
-			}
-			seen[key] = true
-			line = replace[key]
-		case required[key] != "":
-			seen[key] = true
-			if line != required[key] {
-				t.Errorf("mosquitto.conf: %q, want %q", line, required[key])
-			}
-		}
-		out.WriteString(line + "\n")
-	}
-	for _, m := range []map[string]string{replace, required} {
-		for key := range m {
-			if !seen[key] {
-				t.Errorf("mosquitto.conf lacks %s", key)
-			}
-		}
-	}
-	if os.Geteuid() == 0 {
-		// As root, mosquitto would switch to its own user, which cannot
-		// read the test's temporary files.
-		out.WriteString("user root\n")
-	}
-	return out.String()
-}
-
-// freePort picks a loopback port that is free now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// startMosquitto runs mosquitto with the deploy/ configuration and
-// password file passwd on a loopback port chosen now. Another process may
-// take the port between the choice and mosquitto's bind: then it tries
-// again with another.
-func startMosquitto(t *testing.T, dir, passwd string) *mosquitto {
-	t.Helper()
-	bin := requireTool(t, "mosquitto")
-	acl, err := filepath.Abs("../deploy/mosquitto/acl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dataDir := filepath.Join(dir, "mosquitto-data")
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
-		port := freePort(t)
-		conf := filepath.Join(dir, "mosquitto.conf")
-		if err := os.WriteFile(conf, []byte(mosquittoConf(t, port, passwd, acl, dataDir)), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		logs := &syncBuffer{}
-		cmd := exec.Command(bin, "-c", conf)
-		cmd.Stdout, cmd.Stderr = logs, logs
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("start mosquitto: %v", err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		addr := fmt.Sprintf("127.0.0.1:%d", port)
-		deadline := time.Now().Add(wait)
-		for {
-			select {
-			case err := <-exited:
-				lastErr = fmt.Errorf("mosquitto exited: %v\n%s", err, logs.String())
-			default:
-				c, err := net.Dial("tcp", addr)
-				if err == nil {
-					c.Close()
-					t.Cleanup(func() {
-						_ = cmd.Process.Signal(os.Interrupt)
-						select {
-						case <-exited:
-						case <-time.After(wait):
-							_ = cmd.Process.Kill()
-							<-exited
-						}
-						if t.Failed() {
-							t.Logf("mosquitto log:\n%s", logs.String())
-						}
-					})
-					return &mosquitto{url: "tcp://" + addr, logs: logs}
-				}
-				if time.Now().After(deadline) {
-					_ = cmd.Process.Kill()
-					<-exited
-					t.Fatalf("mosquitto did not listen on %s within %v\n%s", addr, wait, logs.String())
-				}
-				time.Sleep(20 * time.Millisecond)
-				continue
-			}
-			break
-		}
-	}
-	t.Fatalf("mosquitto did not start in 3 attempts: %v", lastErr)
-	return nil
-}
-
-// mosquittoPasswd writes a mosquitto password file with each user's
-// password.
-func mosquittoPasswd(t *testing.T, path string, users map[string]string) {
-	t.Helper()
-	bin := requireTool(t, "mosquitto_passwd")
-	first := true
-	for user, pass := range users {
-		args := []string{"-b", path, user, pass}
-		if first {
-			args = append([]string{"-c"}, args...)
-			first = false
-		}
-		if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
-			t.Fatalf("mosquitto_passwd %s: %v\n%s", user, err, out)
-		}
-	}
-}
-
 // mosquittoPub publishes one QoS 1 message as user; it returns once the
 // broker has acknowledged it. mosquitto acknowledges a publish that the
 // ACL denies, and drops it.
-func mosquittoPub(t *testing.T, m *mosquitto, user, pass, topic, payload string) error {
+func mosquittoPub(t *testing.T, m *testkit.Mosquitto, user, pass, topic, payload string) error {
 	t.Helper()
-	bin := requireTool(t, "mosquitto_pub")
-	port := m.url[strings.LastIndex(m.url, ":")+1:]
-	out, err := exec.Command(bin, "-h", "127.0.0.1", "-p", port, "-u", user, "-P", pass,
+	bin := testkit.RequireTool(t, "mosquitto_pub", "mosquitto-clients")
+	host, port, err := net.SplitHostPort(m.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "-h", host, "-p", port, "-u", user, "-P", pass,
 		"-q", "1", "-t", topic, "-m", payload).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("mosquitto_pub as %s to %s: %v: %s", user, topic, err, out)
@@ -428,8 +244,12 @@ func TestEndToEndMosquitto(t *testing.T) {
 		passwords[fmt.Sprintf("r%d", k)] = robotPass
 	}
 	passwd := filepath.Join(dir, "passwd")
-	mosquittoPasswd(t, passwd, passwords)
-	m := startMosquitto(t, dir, passwd)
+	testkit.MosquittoPasswd(t, passwd, passwords)
+	root, err := testkit.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := testkit.StartMosquitto(t, root, dir, passwd, "")
 
 	t.Run("acl", func(t *testing.T) { checkMosquittoACL(t, m, passwords) })
 	if t.Failed() {
@@ -444,8 +264,8 @@ func TestEndToEndMosquitto(t *testing.T) {
 		}
 	}
 	w := &worldWatch{}
-	connectAs(t, m.url, "watch", passwords["watch"], func(_ string, p []byte) { w.take(p) }, topics.TopicSimWorld)
-	r := start(t, filepath.Join(dir, "state"), "--broker", m.url, "--username", "orchestrator",
+	connectAs(t, m.URL, "watch", passwords["watch"], func(_ string, p []byte) { w.take(p) }, topics.TopicSimWorld)
+	r := start(t, filepath.Join(dir, "state"), "--broker", m.URL, "--username", "orchestrator",
 		"--password-file", orchPass, "--sim", strconv.Itoa(e2eRobots), "--sim-password-file", simPass,
 		"--missions", e2eMissions, "--sim-speed", e2eSpeed, "--sim-seed", e2eSeed)
 	if _, ok := r.addrs["mqtt"]; ok {
@@ -460,7 +280,7 @@ func TestEndToEndMosquitto(t *testing.T) {
 // the broker delivers to one subscriber in the order it handled the
 // messages, so the sentinel's arrival proves the denied message is not on
 // its way.
-func checkMosquittoACL(t *testing.T, m *mosquitto, passwords map[string]string) {
+func checkMosquittoACL(t *testing.T, m *testkit.Mosquitto, passwords map[string]string) {
 	cases := []struct {
 		desc, user, topic string
 		allowed           bool
@@ -490,7 +310,7 @@ func checkMosquittoACL(t *testing.T, m *mosquitto, passwords map[string]string) 
 			}
 			var mu sync.Mutex
 			got := map[string]string{} // payload -> topic
-			connectAs(t, m.url, via, passwords[via], func(topic string, p []byte) {
+			connectAs(t, m.URL, via, passwords[via], func(topic string, p []byte) {
 				mu.Lock()
 				got[string(p)] = topic
 				mu.Unlock()
@@ -506,27 +326,27 @@ func checkMosquittoACL(t *testing.T, m *mosquitto, passwords map[string]string) 
 				t.Fatal(err)
 			}
 			if c.allowed {
-				eventuallyWithin(t, wait, "the allowed message", func() bool {
+				testkit.Eventually(t, wait, "the allowed message", func() bool {
 					_, ok := arrived(probe)
 					return ok
-				}, func() string { return m.logs.String() })
+				}, func() string { return m.Logs.String() })
 				return
 			}
 			sentinel := probe + "-sentinel"
 			if err := mosquittoPub(t, m, "r1", passwords["r1"], "robots/r1/events", sentinel); err != nil {
 				t.Fatal(err)
 			}
-			eventuallyWithin(t, wait, "the sentinel", func() bool {
+			testkit.Eventually(t, wait, "the sentinel", func() bool {
 				_, ok := arrived(sentinel)
 				return ok
-			}, func() string { return m.logs.String() })
+			}, func() string { return m.Logs.String() })
 			if topic, ok := arrived(probe); ok {
 				t.Errorf("%s published on %s and it arrived on %s: the ACL let it through", c.user, c.topic, topic)
 			}
 		})
 	}
 	t.Run("anonymous refused", func(t *testing.T) {
-		c := paho.NewClient(paho.NewClientOptions().AddBroker(m.url).SetClientID("e2e-anon").SetAutoReconnect(false))
+		c := paho.NewClient(paho.NewClientOptions().AddBroker(m.URL).SetClientID("e2e-anon").SetAutoReconnect(false))
 		tok := c.Connect()
 		if !tok.WaitTimeout(wait) {
 			t.Fatal("no CONNACK for an anonymous client")

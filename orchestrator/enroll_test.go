@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"collaborate/broker"
+	"collaborate/internal/testkit"
 	"collaborate/orchestrator/enroll"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -131,8 +132,8 @@ func TestEnroll(t *testing.T) {
 	}
 	// The running orchestrator reloads its accounts, and serves a
 	// certificate renewed for the hosts the robots dial.
-	eventually(t, "r1 to log in with its bundle, dialling 10.20.30.40", func() bool { return connect("r1", r1.password, r1.ca, "10.20.30.40") == nil })
-	eventually(t, "r7 to log in, dialling laptop.example", func() bool { return connect("r7", r7.password, r7.ca, "laptop.example") == nil })
+	testkit.Eventually(t, wait, "r1 to log in with its bundle, dialling 10.20.30.40", func() bool { return connect("r1", r1.password, r1.ca, "10.20.30.40") == nil })
+	testkit.Eventually(t, wait, "r7 to log in, dialling laptop.example", func() bool { return connect("r7", r7.password, r7.ca, "laptop.example") == nil })
 	if err := connect("r1", "wrong", r1.ca, "10.20.30.40"); err == nil {
 		t.Error("r1 logged in with a wrong password")
 	}
@@ -141,7 +142,7 @@ func TestEnroll(t *testing.T) {
 	if again.config["face_base"] != 100 || again.password == r1.password {
 		t.Errorf("enrolling r1 again: face_base %v (want 100), new password %v", again.config["face_base"], again.password != r1.password)
 	}
-	eventually(t, "r1's old password to stop working", func() bool { return connect("r1", r1.password, r1.ca, "127.0.0.1") != nil })
+	testkit.Eventually(t, wait, "r1's old password to stop working", func() bool { return connect("r1", r1.password, r1.ca, "127.0.0.1") != nil })
 	if err := connect("r1", again.password, again.ca, "127.0.0.1"); err != nil {
 		t.Errorf("r1's new password: %v", err)
 	}

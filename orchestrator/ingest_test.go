@@ -11,6 +11,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"collaborate/internal/testkit"
 	"collaborate/topics"
 )
 
@@ -67,7 +68,7 @@ func TestEachMessageDecodedOnce(t *testing.T) {
 	// The last pose reached the core (its x is in the fleet view), so every
 	// message before it was handled or superseded.
 	watchPass := initialPassword(t, dir, "watch")
-	eventually(t, "the last pose in the fleet view", func() bool {
+	testkit.Eventually(t, wait, "the last pose in the fleet view", func() bool {
 		req, _ := http.NewRequest(http.MethodGet, "http://"+r.addrs["http"]+"/api/fleet", nil)
 		req.SetBasicAuth("watch", watchPass)
 		resp, err := http.DefaultClient.Do(req)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"collaborate/broker"
+	"collaborate/internal/testkit"
 	"collaborate/topics"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -23,41 +24,12 @@ import (
 
 const wait = 10 * time.Second
 
-// syncBuffer collects run's stdout.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // running is an orchestrator started in-process by start.
 type running struct {
 	cancel context.CancelFunc
 	done   chan error
-	out    *syncBuffer
-	errb   *syncBuffer
+	out    *testkit.Buffer
+	errb   *testkit.Buffer
 	addrs  map[string]string // "mqtt", "http", ... from the readiness lines
 }
 
@@ -66,7 +38,7 @@ type running struct {
 func start(t testing.TB, stateDir string, extra ...string) *running {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{cancel: cancel, done: make(chan error, 1), out: &syncBuffer{}, errb: &syncBuffer{}, addrs: map[string]string{}}
+	r := &running{cancel: cancel, done: make(chan error, 1), out: &testkit.Buffer{}, errb: &testkit.Buffer{}, addrs: map[string]string{}}
 	args := append([]string{"--state-dir", stateDir, "--mqtt-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
 		"--log-format", "json"}, extra...)
 	go func() { r.done <- run(ctx, args, environ{}, strings.NewReader(""), r.out, r.errb) }()
@@ -81,7 +53,7 @@ func start(t testing.TB, stateDir string, extra ...string) *running {
 			t.Logf("stdout:\n%s\nstderr:\n%s", r.out.String(), r.errb.String())
 		}
 	})
-	eventually(t, "the ready line", func() bool {
+	testkit.Eventually(t, wait, "the ready line", func() bool {
 		select {
 		case err := <-r.done:
 			r.done <- err
@@ -210,7 +182,7 @@ func TestRun(t *testing.T) {
 	}
 
 	_, statuses := watchStatus(t, r.addrs["mqtt"], initialPassword(t, dir, "watch"))
-	eventually(t, "the retained online status", func() bool { return len(statuses()) == 1 })
+	testkit.Eventually(t, wait, "the retained online status", func() bool { return len(statuses()) == 1 })
 	online := stateOf(t, statuses()[0])
 	if online.State != topics.OrchOnline || online.Epoch != health.Epoch || online.Epoch == 0 {
 		t.Errorf("status = %+v, want online with epoch %d", online, health.Epoch)
@@ -219,7 +191,7 @@ func TestRun(t *testing.T) {
 	if err := r.stop(t); err != nil {
 		t.Fatalf("run returned %v", err)
 	}
-	eventually(t, "the offline status", func() bool { return len(statuses()) == 2 })
+	testkit.Eventually(t, wait, "the offline status", func() bool { return len(statuses()) == 2 })
 	if off := stateOf(t, statuses()[1]); off.State != topics.OrchOffline || off.Epoch != online.Epoch {
 		t.Errorf("status at shutdown = %+v, want offline, epoch %d", off, online.Epoch)
 	}

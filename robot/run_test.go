@@ -12,36 +12,9 @@ import (
 	"time"
 
 	"collaborate/broker"
+	"collaborate/internal/testkit"
 	"collaborate/topics"
 )
-
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // robotTraffic is what the test, playing the orchestrator, saw of r1.
 type robotTraffic struct {
@@ -178,7 +151,7 @@ func TestRunSimRobot(t *testing.T) {
 	if err := os.WriteFile(pwFile, []byte("r1-secret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	stderr := &syncBuffer{}
+	stderr := &testkit.Buffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("robot log:\n%s", stderr.String())
@@ -193,11 +166,11 @@ func TestRunSimRobot(t *testing.T) {
 			"--log-format", "json"}, io.Discard, stderr)
 	}()
 
-	eventually(t, 15*time.Second, "a retained online status", func() bool {
+	testkit.Eventually(t, 15*time.Second, "a retained online status", func() bool {
 		st := retainedStatus(t, b)
 		return st != nil && st.State == topics.StateOnline && st.Faces != nil && st.Faces.Front == 100
 	})
-	eventually(t, 10*time.Second, "a pose", func() bool {
+	testkit.Eventually(t, 10*time.Second, "a pose", func() bool {
 		rt.mu.Lock()
 		defer rt.mu.Unlock()
 		return len(rt.poses) > 0
@@ -208,7 +181,7 @@ func TestRunSimRobot(t *testing.T) {
 	route := []int{0, 6}
 	publish(topics.Robot("r1", topics.KindCmd), &topics.Directive{Header: stamp(), Epoch: 1, Kind: topics.DirRoute,
 		Route: route, Released: len(route)})
-	eventually(t, 30*time.Second, "the first checkpoint", func() bool {
+	testkit.Eventually(t, 30*time.Second, "the first checkpoint", func() bool {
 		_, _, n := rt.counts()
 		return n >= 1
 	})

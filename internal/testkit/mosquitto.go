@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -48,7 +49,8 @@ func MosquittoPasswd(t testing.TB, path string, users map[string]string) {
 // MosquittoConf rewrites the deploy/mosquitto/mosquitto.conf at src for a
 // test: the listener on 127.0.0.1:port, the password file, the ACL file and
 // the persistence directory; every other line is kept, and the lines the
-// tests rely on must be there.
+// tests rely on must be there. It adds the information log, where mosquitto
+// says it runs.
 func MosquittoConf(t testing.TB, src string, port int, passwd, acl, dataDir string) string {
 	t.Helper()
 	b, err := os.ReadFile(src)
@@ -95,6 +97,9 @@ func MosquittoConf(t testing.TB, src string, port int, passwd, acl, dataDir stri
 			}
 		}
 	}
+	// Its "running" line, which says it has bound its port, is
+	// information: StartMosquitto waits for it.
+	out.WriteString("log_type information\n")
 	if os.Geteuid() == 0 {
 		// As root, mosquitto would switch to its own user, which cannot
 		// read the test's temporary files.
@@ -105,7 +110,9 @@ func MosquittoConf(t testing.TB, src string, port int, passwd, acl, dataDir stri
 
 // StartMosquitto runs mosquitto with the project's configuration (deploy
 // files under root), the password file passwd and its data under dir. addr
-// may name the port (to restart on the same one); empty picks one. It is
+// may name the port (to restart on the same one); empty picks one, and
+// picks another when mosquitto exits at start (another process took the
+// port between the choice and mosquitto's bind), up to three times. It is
 // stopped when the test ends.
 func StartMosquitto(t testing.TB, root, dir, passwd, addr string) *Mosquitto {
 	t.Helper()
@@ -113,34 +120,66 @@ func StartMosquitto(t testing.TB, root, dir, passwd, addr string) *Mosquitto {
 	if err := os.MkdirAll(m.DataDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
+	attempts := 1
 	if addr == "" {
-		addr = FreeAddr(t)
+		attempts = 3
 	}
-	_, portS, _ := net.SplitHostPort(addr)
-	var port int
-	fmt.Sscan(portS, &port)
-	m.conf = filepath.Join(dir, "mosquitto.conf")
-	conf := MosquittoConf(t, filepath.Join(root, "deploy/mosquitto/mosquitto.conf"), port, passwd,
-		filepath.Join(root, "deploy/mosquitto/acl"), m.DataDir)
-	if err := os.WriteFile(m.conf, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	m.Addr, m.URL = addr, "tcp://"+addr
-	m.start()
 	t.Cleanup(func() {
 		m.Stop()
-		if t.Failed() {
+		if t.Failed() && m.Logs != nil {
 			t.Logf("mosquitto log:\n%s", Tail(m.Logs.String(), 40))
 		}
 	})
-	return m
+	m.conf = filepath.Join(dir, "mosquitto.conf")
+	var errs []string
+	for range attempts {
+		a := addr
+		if a == "" {
+			a = FreeAddr(t)
+		}
+		_, portS, err := net.SplitHostPort(a)
+		if err != nil {
+			t.Fatalf("mosquitto address %q: %v", a, err)
+		}
+		port, err := strconv.Atoi(portS)
+		if err != nil {
+			t.Fatalf("mosquitto address %q: %v", a, err)
+		}
+		conf := MosquittoConf(t, filepath.Join(root, "deploy/mosquitto/mosquitto.conf"), port, passwd,
+			filepath.Join(root, "deploy/mosquitto/acl"), m.DataDir)
+		if err := os.WriteFile(m.conf, []byte(conf), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		m.Addr, m.URL = a, "tcp://"+a
+		m.Logs = &Buffer{}
+		if err := m.tryStart(); err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		return m
+	}
+	t.Fatalf("mosquitto did not start in %d attempts:\n%s", attempts, strings.Join(errs, "\n"))
+	return nil
 }
 
 func (m *Mosquitto) start() {
 	m.t.Helper()
+	if err := m.tryStart(); err != nil {
+		m.t.Fatal(err)
+	}
+}
+
+// tryStart starts mosquitto and waits until it says it runs (it has bound
+// its port) and answers on its address. It returns an error when mosquitto
+// exits first (another process took the port, say: a connection to the
+// address would reach that process), and fails the test when mosquitto
+// neither runs nor exits.
+func (m *Mosquitto) tryStart() error {
+	m.t.Helper()
 	if m.Logs == nil {
 		m.Logs = &Buffer{}
 	}
+	before := len(m.Logs.String()) // a restart appends to the same log
 	m.proc = exec.Command(m.bin, "-c", m.conf)
 	m.proc.Stdout, m.proc.Stderr = m.Logs, m.Logs
 	if err := m.proc.Start(); err != nil {
@@ -148,19 +187,30 @@ func (m *Mosquitto) start() {
 	}
 	done := make(chan struct{})
 	m.done = done
-	go func(c *exec.Cmd) { _ = c.Wait(); close(done) }(m.proc)
-	Eventually(m.t, 10*time.Second, "mosquitto to listen on "+m.Addr, func() bool {
+	var exit error
+	go func(c *exec.Cmd) { exit = c.Wait(); close(done) }(m.proc)
+	exited := false
+	Eventually(m.t, 10*time.Second, "mosquitto to run and listen on "+m.Addr, func() bool {
 		select {
 		case <-done:
-			m.t.Fatalf("mosquitto exited:\n%s", m.Logs.String())
+			exited = true
+			return true
 		default:
+		}
+		if !strings.Contains(m.Logs.String()[before:], " running") {
+			return false
 		}
 		c, err := net.Dial("tcp", m.Addr)
 		if err == nil {
 			c.Close()
 		}
 		return err == nil
-	})
+	}, func() string { return Tail(m.Logs.String(), 40) })
+	if exited {
+		m.proc = nil
+		return fmt.Errorf("mosquitto on %s exited: %v\n%s", m.Addr, exit, Tail(m.Logs.String(), 40))
+	}
+	return nil
 }
 
 // Kill is kill -9: nothing saved since the last autosave survives.

@@ -112,8 +112,7 @@ func StartNATSCluster(t testing.TB, root, dir, auth string) *NATSCluster {
 	ports := make([][4]int, 3)
 	for i := range ports {
 		for j := range ports[i] {
-			a := FreeAddr(t)
-			fmt.Sscan(a[strings.LastIndex(a, ":")+1:], &ports[i][j])
+			ports[i][j] = FreePort(t)
 		}
 	}
 	c := &NATSCluster{dir: dir}

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,14 @@ import (
 // timeout with what it waited for and, when detail is given, what it saw.
 func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool, detail ...func() string) {
 	t.Helper()
+	EventuallyEvery(t, timeout, 10*time.Millisecond, what, cond, detail...)
+}
+
+// EventuallyEvery is Eventually polling every interval, for a cond that
+// costs the system under test something (an HTTP request, say), where
+// polling every 10 ms would load it.
+func EventuallyEvery(t testing.TB, timeout, interval time.Duration, what string, cond func() bool, detail ...func() string) {
+	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
@@ -24,7 +33,7 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 			}
 			t.Fatalf("timed out after %v waiting for %s%s", timeout, what, msg)
 		}
-		time.Sleep(10 * time.Millisecond) // polling interval, not synchronisation
+		time.Sleep(interval) // polling interval, not synchronisation
 	}
 }
 
@@ -38,6 +47,21 @@ func FreeAddr(t testing.TB) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// FreePort is FreeAddr's port, for a configuration that takes the port
+// alone (the host is 127.0.0.1).
+func FreePort(t testing.TB) int {
+	t.Helper()
+	_, p, err := net.SplitHostPort(FreeAddr(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // Buffer is a bytes.Buffer safe for concurrent writers and readers.
@@ -70,6 +94,16 @@ func (s *Buffer) Contains(sub string) bool {
 // of skipping it: COLLABORATE_REQUIRE_TOOLS=1.
 func RequireTools() bool { return os.Getenv("COLLABORATE_REQUIRE_TOOLS") == "1" }
 
+// Missing skips the test with msg, which says what real peer is missing
+// and how to get it, or fails it under RequireTools.
+func Missing(t testing.TB, msg string) {
+	t.Helper()
+	if RequireTools() {
+		t.Fatalf("%s, and COLLABORATE_REQUIRE_TOOLS=1", msg)
+	}
+	t.Skip(msg)
+}
+
 // RequireTool returns the path of program name, or skips the test saying
 // which Debian package provides it (fails under RequireTools).
 func RequireTool(t testing.TB, name, debianPackage string) string {
@@ -78,11 +112,7 @@ func RequireTool(t testing.TB, name, debianPackage string) string {
 	if err == nil {
 		return p
 	}
-	msg := name + " not installed (apt-get install " + debianPackage + ")"
-	if RequireTools() {
-		t.Fatalf("%s, and COLLABORATE_REQUIRE_TOOLS=1", msg)
-	}
-	t.Skip(msg)
+	Missing(t, name+" not installed (apt-get install "+debianPackage+")")
 	return ""
 }
 
@@ -105,10 +135,6 @@ func PythonWithPaho(t testing.TB) string {
 	if err := exec.Command(py, "-c", "import paho.mqtt.client").Run(); err == nil {
 		return py
 	}
-	msg := py + " cannot import paho.mqtt (apt-get install python3-paho-mqtt)"
-	if RequireTools() {
-		t.Fatalf("%s, and COLLABORATE_REQUIRE_TOOLS=1", msg)
-	}
-	t.Skip(msg)
+	Missing(t, py+" cannot import paho.mqtt (apt-get install python3-paho-mqtt)")
 	return ""
 }

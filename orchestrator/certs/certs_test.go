@@ -160,24 +160,10 @@ func TestReloader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", r.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_ = c.(*tls.Conn).Handshake()
-			c.Close()
-		}
-	}()
+	addr := testkit.ServeTLS(t, r.Config())
 	pool, _ := certs.Pool(d.Path(certs.CACert))
 	dial := func(name string) error {
-		c, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{RootCAs: pool, ServerName: name})
+		c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, ServerName: name})
 		if err == nil {
 			c.Close()
 		}

@@ -8,19 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"collaborate/internal/testkit"
 	"collaborate/topics"
 )
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("never: %s", what)
-		}
-		time.Sleep(time.Millisecond) // polling, not synchronising
-	}
-}
 
 func TestRunnerRunTicksUntilCancelled(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "o.db")
@@ -41,7 +31,7 @@ func TestRunnerRunTicksUntilCancelled(t *testing.T) {
 	done := make(chan struct{})
 	go func() { r.Run(ctx, time.Millisecond, time.Millisecond); close(done) }()
 	clock.Add(int64(10 * time.Second)) // r1 falls silent
-	eventually(t, "r1 offline by silence", func() bool { return r.Stats().OfflineBySilence == 1 })
+	testkit.Eventually(t, 5*time.Second, "r1 offline by silence", func() bool { return r.Stats().OfflineBySilence == 1 })
 	cancel()
 	<-done
 	r.Shutdown()

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"collaborate/internal/testkit"
 	"collaborate/orchestrator/ingest"
 	"collaborate/topics"
 )
@@ -67,9 +68,8 @@ func TestSlowCoreShedsTheLeastValuable(t *testing.T) {
 	if err := q.Put(ctxT, item("r1", topics.KindPose, 1)); err != nil {
 		t.Fatal(err)
 	}
-	for q.Stats().Backlog != 0 {
-		time.Sleep(time.Millisecond)
-	}
+	testkit.Eventually(t, 10*time.Second, "a backlog of 0", func() bool { return q.Stats().Backlog == 0 },
+		func() string { return fmt.Sprintf("stats %+v", q.Stats()) })
 	for i, it := range []ingest.Item{
 		item("r1", topics.KindPose, 2), // superseded by 4
 		item("r2", topics.KindPose, 1),
@@ -87,13 +87,11 @@ func TestSlowCoreShedsTheLeastValuable(t *testing.T) {
 	cp := make(chan error, 1)
 	ev := make(chan error, 1)
 	go func() { cp <- q.Put(ctxT, item("r1", topics.KindCheckpoint, 1)) }()
-	for q.Stats().Backlog != 9 {
-		time.Sleep(time.Millisecond)
-	}
+	testkit.Eventually(t, 10*time.Second, "a backlog of 9", func() bool { return q.Stats().Backlog == 9 },
+		func() string { return fmt.Sprintf("stats %+v", q.Stats()) })
 	go func() { ev <- q.Put(ctxT, item("r1", topics.KindEvents, 1)) }()
-	for q.Stats().Backlog != 10 {
-		time.Sleep(time.Millisecond)
-	}
+	testkit.Eventually(t, 10*time.Second, "a backlog of 10", func() bool { return q.Stats().Backlog == 10 },
+		func() string { return fmt.Sprintf("stats %+v", q.Stats()) })
 	select {
 	case err := <-cp:
 		t.Fatalf("a checkpoint's Put returned (%v) before the handler took it", err)
@@ -136,9 +134,8 @@ func TestClosed(t *testing.T) {
 	}
 	cp := make(chan error, 1)
 	go func() { cp <- q.Put(context.Background(), item("r1", topics.KindCheckpoint, 1)) }()
-	for q.Stats().Backlog < 50 {
-		time.Sleep(time.Millisecond)
-	}
+	testkit.Eventually(t, 10*time.Second, "a backlog of 50 or more", func() bool { return q.Stats().Backlog >= 50 },
+		func() string { return fmt.Sprintf("stats %+v", q.Stats()) })
 	cancel()
 	close(block)
 	<-done

@@ -3,14 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
-	"os/exec"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"collaborate/internal/testkit"
 )
 
 // TestQuick runs the whole benchmark in quick mode, small: both brokers
@@ -21,7 +21,7 @@ func TestQuick(t *testing.T) {
 		t.Skip("builds the orchestrator and runs both brokers; skipped with -short")
 	}
 	for _, tool := range []string{"mosquitto", "mosquitto_passwd"} {
-		requireTool(t, tool)
+		testkit.RequireTool(t, tool, "mosquitto")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -132,19 +132,4 @@ func TestTable(t *testing.T) {
 			t.Errorf("row %d: %+v, want %+v", i, rows[i], want[i])
 		}
 	}
-}
-
-// requireTool returns the path of a program, or skips the test when it is
-// missing, unless COLLABORATE_REQUIRE_TOOLS=1 makes that a failure.
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("COLLABORATE_REQUIRE_TOOLS") == "1" {
-		t.Fatalf("%s is required (COLLABORATE_REQUIRE_TOOLS=1): %v", name, err)
-	}
-	t.Skipf("%s not installed (Debian package mosquitto): %v", name, err)
-	return ""
 }

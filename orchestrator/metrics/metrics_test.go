@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"collaborate/internal/testkit"
 	"collaborate/orchestrator/metrics"
 	"collaborate/topics"
 )
@@ -172,13 +172,7 @@ func TestRejectRobotsBounded(t *testing.T) {
 
 // TestPromtool validates the exposition with Prometheus' own linter.
 func TestPromtool(t *testing.T) {
-	tool, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("COLLABORATE_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("promtool not found and COLLABORATE_REQUIRE_TOOLS=1: install Debian's prometheus package")
-		}
-		t.Skip("promtool not found (Debian package prometheus); set COLLABORATE_REQUIRE_TOOLS=1 to fail instead")
-	}
+	tool := testkit.RequireTool(t, "promtool", "prometheus")
 	m := metrics.New()
 	m.SetRobots([]string{"r1", "r2"})
 	m.MessageIn(topics.KindPose)

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"collaborate/robot/control"
-	"collaborate/robot/hw"
+	"collaborate/robot/hw/hwtest"
 	"collaborate/robot/link"
 	"collaborate/robot/pilot"
 	"collaborate/topics"
@@ -23,19 +23,6 @@ func (f *fakeLink) Publish(k topics.Kind, _ topics.Message) error {
 }
 func (f *fakeLink) Inbox() <-chan link.Incoming { return f.inbox }
 func (f *fakeLink) State() link.LinkState       { return f.state }
-
-type fakeDrive struct{ sets, halts int }
-
-func (d *fakeDrive) Set(float64, float64) error { d.sets++; return nil }
-func (d *fakeDrive) Halt() error                { d.halts++; return nil }
-
-type noCamera struct{}
-
-func (noCamera) Detect() ([]hw.Detection, error) { return nil, nil }
-
-type fixedClock struct{ t time.Time }
-
-func (c *fixedClock) Now() time.Time { return c.t }
 
 // TestTickAfterLinkClosed: a link's Inbox is closed by Close; a tick after
 // that must return (a closed channel is always ready) and halt the drive.
@@ -55,15 +42,16 @@ func TestTickAfterLinkClosed(t *testing.T) {
 				fl.inbox <- link.Incoming{Directive: d}
 			}
 			close(fl.inbox)
-			drv := &fakeDrive{}
-			clk := &fixedClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-			l := &control.Loop{Pilot: p, Detector: noCamera{}, Drive: drv, Link: fl, Clock: clk}
+			drv := &hwtest.Drive{}
+			clk := hwtest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+			// The camera sees nothing: the detector has no frames to play.
+			l := &control.Loop{Pilot: p, Detector: &hwtest.Detector{}, Drive: drv, Link: fl, Clock: clk}
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
 				for i := 0; i < 3; i++ {
 					l.Tick()
-					clk.t = clk.t.Add(50 * time.Millisecond)
+					clk.Advance(50 * time.Millisecond)
 				}
 			}()
 			select {
@@ -71,8 +59,8 @@ func TestTickAfterLinkClosed(t *testing.T) {
 			case <-time.After(10 * time.Second):
 				t.Fatal("Tick did not return with the link's inbox closed")
 			}
-			if drv.halts != 3 || drv.sets != 0 {
-				t.Errorf("drive: %d halts, %d sets; want 3 halts (link down) and no set", drv.halts, drv.sets)
+			if drv.Halts() != 3 || drv.Sets() != 0 {
+				t.Errorf("drive: %d halts, %d sets; want 3 halts (link down) and no set", drv.Halts(), drv.Sets())
 			}
 			// What was queued before the close is still applied.
 			want := topics.StateOnline

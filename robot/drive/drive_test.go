@@ -10,16 +10,14 @@ import (
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpiotest"
 	"periph.io/x/conn/v3/physic"
+
+	"collaborate/robot/hw/hwtest"
 )
 
-// fakeClock is a clock the test moves by hand.
-type fakeClock struct{ t time.Time }
-
-func (c *fakeClock) Now() time.Time      { return c.t }
-func (c *fakeClock) Add(d time.Duration) { c.t = c.t.Add(d) }
-func newClock() *fakeClock               { return &fakeClock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)} }
-func duty(frac float64) gpio.Duty        { return gpio.Duty(math.Round(frac * float64(gpio.DutyMax))) }
-func pin(name string) *gpiotest.Pin      { return &gpiotest.Pin{N: name} }
+// newClock is a clock the test moves by hand.
+func newClock() *hwtest.Clock       { return hwtest.NewClock(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)) }
+func duty(frac float64) gpio.Duty   { return gpio.Duty(math.Round(frac * float64(gpio.DutyMax))) }
+func pin(name string) *gpiotest.Pin { return &gpiotest.Pin{N: name} }
 func motorPins(p string) (pwm, in1, in2 *gpiotest.Pin) {
 	return pin(p + "_PWM"), pin(p + "_IN1"), pin(p + "_IN2")
 }
@@ -40,7 +38,7 @@ func testConfig() Config {
 
 type rig struct {
 	d                *Drive
-	clk              *fakeClock
+	clk              *hwtest.Clock
 	lPWM, lIn1, lIn2 *gpiotest.Pin
 	rPWM, rIn1, rIn2 *gpiotest.Pin
 }
@@ -69,7 +67,7 @@ func (r *rig) drive(t *testing.T, lin, ang float64, dur time.Duration) {
 		if err := r.d.Set(lin, ang); err != nil {
 			t.Fatalf("Set(%v, %v): %v", lin, ang, err)
 		}
-		r.clk.Add(r.d.cfg.Tick)
+		r.clk.Advance(r.d.cfg.Tick)
 		if err := r.d.Update(); err != nil {
 			t.Fatalf("Update: %v", err)
 		}
@@ -201,11 +199,11 @@ func TestRampLimitsAcceleration(t *testing.T) {
 
 func TestLongPauseDoesNotJump(t *testing.T) {
 	r := newRig(t, testConfig())
-	r.clk.Add(time.Hour) // idle: nothing happened for an hour
+	r.clk.Advance(time.Hour) // idle: nothing happened for an hour
 	if err := r.d.Set(0.4, 0); err != nil {
 		t.Fatal(err)
 	}
-	r.clk.Add(20 * time.Millisecond)
+	r.clk.Advance(20 * time.Millisecond)
 	if err := r.d.Update(); err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +237,7 @@ func TestHalt(t *testing.T) {
 				}
 			}
 			// Halt is immediate, not ramped; the next tick keeps it off.
-			r.clk.Add(cfg.Tick)
+			r.clk.Advance(cfg.Tick)
 			if err := r.d.Update(); err != nil {
 				t.Fatal(err)
 			}
@@ -264,7 +262,7 @@ func TestWatchdog(t *testing.T) {
 	r.drive(t, 0.25, 0, time.Second)
 	// The pilot goes silent; ticks continue.
 	tick := func() {
-		r.clk.Add(cfg.Tick)
+		r.clk.Advance(cfg.Tick)
 		if err := r.d.Update(); err != nil {
 			t.Fatal(err)
 		}
@@ -333,7 +331,7 @@ func TestClose(t *testing.T) {
 	if err := r.d.Set(0.25, 0); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Set after Close = %v, want ErrClosed", err)
 	}
-	r.clk.Add(time.Second)
+	r.clk.Advance(time.Second)
 	if err := r.d.Update(); err != nil {
 		t.Fatal(err)
 	}
@@ -424,7 +422,7 @@ func TestUpdateCountsPinErrorsAndRecovers(t *testing.T) {
 	if err := d.Set(0.25, 0); err != nil {
 		t.Fatal(err)
 	}
-	clk.Add(cfg.Tick)
+	clk.Advance(cfg.Tick)
 	if err := d.Update(); err == nil || !strings.Contains(err.Error(), "left motor: in1: line busy") {
 		t.Fatalf("Update with a failing pin = %v", err)
 	}
@@ -439,7 +437,7 @@ func TestUpdateCountsPinErrorsAndRecovers(t *testing.T) {
 	if err := d.Set(0.25, 0); err != nil {
 		t.Fatal(err)
 	}
-	clk.Add(cfg.Tick)
+	clk.Advance(cfg.Tick)
 	if err := d.Update(); err != nil {
 		t.Fatal(err)
 	}

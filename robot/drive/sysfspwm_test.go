@@ -189,7 +189,7 @@ func TestDriveOnSysfs(t *testing.T) {
 		if err := d.Set(0.2, 1); err != nil { // wheels 0.1 and 0.3 m/s
 			t.Fatal(err)
 		}
-		clk.Add(cfg.Tick)
+		clk.Advance(cfg.Tick)
 		if err := d.Update(); err != nil {
 			t.Fatal(err)
 		}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"collaborate/internal/testkit"
 	"collaborate/topics"
 )
 
@@ -25,7 +26,7 @@ func TestRoutesInOrder(t *testing.T) {
 	h.waitLinksUp()
 	h.sendRoutes(1)
 	h.waitFinals(30 * time.Second)
-	eventually(t, 10*time.Second, "the subscriber to get every final checkpoint", func() bool {
+	testkit.Eventually(t, 10*time.Second, "the subscriber to get every final checkpoint", func() bool {
 		return sub.hasFinal("r1") && sub.hasFinal("r2")
 	})
 
@@ -104,7 +105,7 @@ func TestBrokerRestartMidRoute(t *testing.T) {
 	if err := h.b.Close(); err != nil {
 		t.Fatalf("close broker: %v", err)
 	}
-	eventually(t, 10*time.Second, "both robots disconnected and stopped", func() bool {
+	testkit.Eventually(t, 10*time.Second, "both robots disconnected and stopped", func() bool {
 		for _, r := range h.robots {
 			rec := h.lastTick(r.spec.id)
 			if rec.connected || !still(rec.lin, rec.ang) {
@@ -117,7 +118,7 @@ func TestBrokerRestartMidRoute(t *testing.T) {
 	t.Logf("both robots stopped %d control ticks (%v sim) after the broker closed", stopped-down,
 		time.Duration(stopped-down)*controlPeriod)
 	// The outage lasts 8 s of sim time (2 s of wall time at 4x).
-	eventually(t, 20*time.Second, "8 s of sim time with the broker down", func() bool {
+	testkit.Eventually(t, 20*time.Second, "8 s of sim time with the broker down", func() bool {
 		return h.ticks() >= down+160
 	})
 
@@ -126,7 +127,7 @@ func TestBrokerRestartMidRoute(t *testing.T) {
 	up := h.ticks()
 	// Two seconds of sim time connected without a fresh directive: they must
 	// stay stopped (the retained route, seq 1, comes again and is a no-op).
-	eventually(t, 20*time.Second, "2 s of sim time connected after the restart", func() bool {
+	testkit.Eventually(t, 20*time.Second, "2 s of sim time connected after the restart", func() bool {
 		return h.ticks() >= up+40
 	})
 	for _, r := range h.robots {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -15,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"collaborate/broker"
+	"collaborate/internal/testkit"
 	"collaborate/robot/control"
 	"collaborate/robot/link"
 	"collaborate/robot/pilot"
@@ -30,50 +30,6 @@ const (
 	stillMps = 1e-6
 	stillRps = 1e-6
 )
-
-// eventually polls cond every 10 ms until it holds, or fails the test after
-// timeout (wall time).
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// freeAddr is a loopback address that was free a moment ago: a broker that
-// restarts must come back on the same port.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// syncBuffer collects logs from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  []byte
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.b = append(s.b, p...)
-	return len(p), nil
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return string(s.b)
-}
 
 // checkpoint is one checkpoint as received, with the broker generation that
 // took it (1 before a restart, 2 after).
@@ -207,7 +163,7 @@ type harness struct {
 	addr     string
 	stateDir string
 	creds    *broker.Credentials
-	logs     *syncBuffer
+	logs     *testkit.Buffer
 	log      zerolog.Logger
 
 	b       *broker.Broker
@@ -236,7 +192,7 @@ type harness struct {
 // refuses it.
 func newHarness(t *testing.T, specs []robotSpec, accept func(gen int, topic string, payload []byte) error) *harness {
 	t.Helper()
-	h := &harness{t: t, addr: freeAddr(t), stateDir: t.TempDir(), creds: &broker.Credentials{}, logs: &syncBuffer{},
+	h := &harness{t: t, addr: testkit.FreeAddr(t), stateDir: t.TempDir(), creds: &broker.Credentials{}, logs: &testkit.Buffer{},
 		cps: newCollector(), accept: accept}
 	h.log = zerolog.New(h.logs).With().Timestamp().Logger()
 	t.Cleanup(func() {
@@ -443,7 +399,7 @@ func (h *harness) goOnline() {
 // orchestrator online.
 func (h *harness) waitLinksUp() {
 	h.t.Helper()
-	eventually(h.t, 20*time.Second, "every link connected with the orchestrator online", func() bool {
+	testkit.Eventually(h.t, 20*time.Second, "every link connected with the orchestrator online", func() bool {
 		for _, r := range h.robots {
 			if st := r.link.State(); !st.Connected || !st.OrchestratorOnline {
 				return false
@@ -473,7 +429,7 @@ func (h *harness) sendResume(seq uint64) {
 
 func (h *harness) waitFinals(timeout time.Duration) {
 	h.t.Helper()
-	eventually(h.t, timeout, "every robot's final checkpoint", func() bool {
+	testkit.Eventually(h.t, timeout, "every robot's final checkpoint", func() bool {
 		for _, r := range h.robots {
 			if !h.cps.hasFinal(r.spec.id) {
 				return false

@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -16,21 +15,13 @@ import (
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
 
+	"collaborate/internal/testkit"
 	"collaborate/robot/link"
 	"collaborate/topics"
 )
 
-// eventually polls cond until it holds or 10 s pass.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond) // polling interval, not synchronisation
-	}
-}
+// wait bounds every wait for a link or a broker.
+const wait = 10 * time.Second
 
 // broker is a real mochi server on 127.0.0.1 that records every publish it
 // routes, through an inline subscription to #.
@@ -182,8 +173,8 @@ func TestRoundTrip(t *testing.T) {
 	if st := l.State(); st.Connected || st.OrchestratorOnline {
 		t.Fatalf("state %+v before the connection, want all false", st)
 	}
-	eventually(t, "connected", connected(l))
-	eventually(t, "orchestrator online", func() bool { return l.State().OrchestratorOnline })
+	testkit.Eventually(t, wait, "connected", connected(l))
+	testkit.Eventually(t, wait, "orchestrator online", func() bool { return l.State().OrchestratorOnline })
 	in := receive(t, l)
 	if in.Kind != topics.KindOrchestratorStatus || in.Orchestrator == nil || in.Orchestrator.Epoch != 3 || !in.Retained {
 		t.Fatalf("first inbound %+v, want the retained orchestrator status", in)
@@ -215,7 +206,7 @@ func TestRoundTrip(t *testing.T) {
 	if err := l.Publish(topics.KindCheckpoint, &topics.Checkpoint{Header: l.Stamp(topics.KindCheckpoint), Epoch: 3, Marker: 4, Step: 0}); err != nil {
 		t.Fatalf("Publish checkpoint: %v", err)
 	}
-	eventually(t, "pose and checkpoint at the broker", func() bool {
+	testkit.Eventually(t, wait, "pose and checkpoint at the broker", func() bool {
 		return len(b.on("robots/r1/pose")) == 1 && len(b.on("robots/r1/checkpoint")) == 1
 	})
 	p, err := topics.DecodePose(b.on("robots/r1/pose")[0])
@@ -226,14 +217,14 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil || c.Marker != 4 || c.Epoch != 3 {
 		t.Fatalf("checkpoint at the broker: %+v, %v", c, err)
 	}
-	eventually(t, "checkpoint acked", func() bool { return l.Stats().Acked >= 1 })
+	testkit.Eventually(t, wait, "checkpoint acked", func() bool { return l.Stats().Acked >= 1 })
 }
 
 func TestOrchestratorStatusFlipsOnline(t *testing.T) {
 	b := startBroker(t, "127.0.0.1:0")
 	b.beat(t, 4)
 	l := dial(t, b.addr, nil)
-	eventually(t, "connected", connected(l))
+	testkit.Eventually(t, wait, "connected", connected(l))
 	online := func(want bool) func() bool {
 		return func() bool { return l.State().OrchestratorOnline == want }
 	}
@@ -250,13 +241,13 @@ func TestOrchestratorStatusFlipsOnline(t *testing.T) {
 		{4, 1, topics.OrchOnline, true},   // a new run
 	} {
 		b.publish(t, topics.TopicOrchestratorStatus, &topics.OrchestratorState{Header: orch(step.seq), State: step.state, Epoch: step.epoch})
-		eventually(t, "step "+string(rune('0'+i))+" "+step.state, online(step.want))
+		testkit.Eventually(t, wait, "step "+string(rune('0'+i))+" "+step.state, online(step.want))
 	}
 	// An offline from an earlier run is stale and ignored; a message after
 	// it tells when it has been handled.
 	b.publish(t, topics.TopicOrchestratorStatus, &topics.OrchestratorState{Header: orch(9), State: topics.OrchOffline, Epoch: 3})
 	b.publish(t, topics.TopicFleetCmd, &topics.FleetCommand{Header: orch(10), Epoch: 4, Kind: topics.FleetResume})
-	eventually(t, "both received", func() bool { return l.Stats().Received >= 7 })
+	testkit.Eventually(t, wait, "both received", func() bool { return l.Stats().Received >= 7 })
 	if !l.State().OrchestratorOnline {
 		t.Fatal("an offline status from epoch 3 overrode online from epoch 4")
 	}
@@ -274,8 +265,8 @@ func TestOrchestratorSilenceIsOffline(t *testing.T) {
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
 	l := dial(t, b.addr, func(o *link.Options) { o.Now = clock; o.OrchSilence = 800 * time.Millisecond })
-	eventually(t, "connected", connected(l))
-	eventually(t, "status received", func() bool { return l.Stats().Received >= 1 })
+	testkit.Eventually(t, wait, "connected", connected(l))
+	testkit.Eventually(t, wait, "status received", func() bool { return l.Stats().Received >= 1 })
 	if st := l.State(); st.OrchestratorOnline || !strings.Contains(st.Reason, "heartbeat") {
 		t.Fatalf("online without a heartbeat: %+v", st)
 	}
@@ -286,7 +277,7 @@ func TestOrchestratorSilenceIsOffline(t *testing.T) {
 		}
 	}
 	hb(2, 1)
-	eventually(t, "heartbeat", func() bool { return l.Stats().Heartbeats == 1 })
+	testkit.Eventually(t, wait, "heartbeat", func() bool { return l.Stats().Heartbeats == 1 })
 	if st := l.State(); !st.OrchestratorOnline {
 		t.Fatalf("offline right after a heartbeat: %+v", st)
 	}
@@ -301,14 +292,14 @@ func TestOrchestratorSilenceIsOffline(t *testing.T) {
 	// A heartbeat of an earlier run does not count.
 	hb(1, 2)
 	hb(2, 3) // sentinel: handled after the stale one (in order)
-	eventually(t, "sentinel heartbeat", func() bool { return l.Stats().Heartbeats == 2 })
+	testkit.Eventually(t, wait, "sentinel heartbeat", func() bool { return l.Stats().Heartbeats == 2 })
 	if !l.State().OrchestratorOnline {
 		t.Fatal("a fresh heartbeat did not bring the orchestrator back")
 	}
 	advance(time.Second)
 	hb(1, 4)
 	hb(1, 5)
-	eventually(t, "stale heartbeats received", func() bool { return l.Stats().Received >= 6 })
+	testkit.Eventually(t, wait, "stale heartbeats received", func() bool { return l.Stats().Received >= 6 })
 	if st := l.State(); st.OrchestratorOnline {
 		t.Fatalf("heartbeats of an earlier run kept the orchestrator online: %+v", st)
 	}
@@ -324,13 +315,13 @@ func TestRefusedSubscribeIsRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := dial(t, b.addr, nil)
-	eventually(t, "connected", connected(l))
+	testkit.Eventually(t, wait, "connected", connected(l))
 	if r := l.Stats().SubscribeRetries; r < 2 {
 		t.Fatalf("connected after %d subscribe retries, want >= 2 (two SUBSCRIBEs refused with 0x91)", r)
 	}
 	b.publish(t, topics.TopicOrchestratorStatus, &topics.OrchestratorState{Header: orch(1), State: topics.OrchOnline, Epoch: 1})
 	b.beat(t, 1)
-	eventually(t, "orchestrator online", func() bool { return l.State().OrchestratorOnline })
+	testkit.Eventually(t, wait, "orchestrator online", func() bool { return l.State().OrchestratorOnline })
 }
 
 // refuseHook makes mochi refuse the first left SUBSCRIBE packets the way it
@@ -365,7 +356,7 @@ func (h *refuseHook) OnSubscribed(cl *mqtt.Client, pk packets.Packet, _ []byte) 
 func TestInvalidInboundDroppedAndCounted(t *testing.T) {
 	b := startBroker(t, "127.0.0.1:0")
 	l := dial(t, b.addr, nil)
-	eventually(t, "connected", connected(l))
+	testkit.Eventually(t, wait, "connected", connected(l))
 	for _, bad := range []string{
 		`{"v":1,`,
 		`{"v":1,"sender":"orchestrator","seq":1,"ts":"2026-11-26T23:00:00Z","epoch":1,"kind":"fly"}`,
@@ -380,7 +371,7 @@ func TestInvalidInboundDroppedAndCounted(t *testing.T) {
 	if in.Directive == nil || in.Directive.Kind != topics.DirHold {
 		t.Fatalf("inbound %+v, want the valid hold", in)
 	}
-	eventually(t, "3 invalid counted", func() bool { return l.Stats().Invalid == 3 })
+	testkit.Eventually(t, wait, "3 invalid counted", func() bool { return l.Stats().Invalid == 3 })
 	select {
 	case in := <-l.Inbox():
 		t.Fatalf("an invalid directive reached the inbox: %+v", in)
@@ -391,12 +382,12 @@ func TestInvalidInboundDroppedAndCounted(t *testing.T) {
 func TestInboxCoalescesWhenFull(t *testing.T) {
 	b := startBroker(t, "127.0.0.1:0")
 	l := dial(t, b.addr, func(o *link.Options) { o.InboxSize = 2 })
-	eventually(t, "connected", connected(l))
+	testkit.Eventually(t, wait, "connected", connected(l))
 	const n = 6
 	for seq := uint64(1); seq <= n; seq++ {
 		b.publish(t, topics.Robot("r1", topics.KindCmd), &topics.Directive{Header: orch(seq), Epoch: 1, Kind: topics.DirHold})
 	}
-	eventually(t, "all received", func() bool { return l.Stats().Received == n })
+	testkit.Eventually(t, wait, "all received", func() bool { return l.Stats().Received == n })
 	var got []uint64
 	for len(got)+int(l.Stats().Coalesced) < n {
 		got = append(got, receive(t, l).Directive.Seq)
@@ -416,13 +407,13 @@ func TestInboxCoalescesWhenFull(t *testing.T) {
 func TestDisconnectWhenBrokerStops(t *testing.T) {
 	b := startBroker(t, "127.0.0.1:0")
 	l := dial(t, b.addr, nil)
-	eventually(t, "connected", connected(l))
+	testkit.Eventually(t, wait, "connected", connected(l))
 	b.publish(t, topics.TopicOrchestratorStatus, &topics.OrchestratorState{Header: orch(1), State: topics.OrchOnline, Epoch: 1})
 	b.beat(t, 1)
-	eventually(t, "orchestrator online", func() bool { return l.State().OrchestratorOnline })
+	testkit.Eventually(t, wait, "orchestrator online", func() bool { return l.State().OrchestratorOnline })
 	before := time.Now()
 	b.stop()
-	eventually(t, "disconnected", func() bool { return !l.State().Connected })
+	testkit.Eventually(t, wait, "disconnected", func() bool { return !l.State().Connected })
 	st := l.State()
 	if st.OrchestratorOnline {
 		t.Fatal("orchestrator still online after the connection was lost")
@@ -445,9 +436,9 @@ func TestCheckpointWhileBrokerDownIsDeliveredOnce(t *testing.T) {
 	b1 := startBroker(t, "127.0.0.1:0")
 	addr := b1.addr
 	l := dial(t, addr, nil)
-	eventually(t, "connected", connected(l))
+	testkit.Eventually(t, wait, "connected", connected(l))
 	b1.stop()
-	eventually(t, "disconnected", func() bool { return !l.State().Connected })
+	testkit.Eventually(t, wait, "disconnected", func() bool { return !l.State().Connected })
 
 	cp := &topics.Checkpoint{Header: l.Stamp(topics.KindCheckpoint), Epoch: 2, Marker: 9, Step: 3, Final: true}
 	if err := l.Publish(topics.KindCheckpoint, cp); err != nil {
@@ -455,15 +446,15 @@ func TestCheckpointWhileBrokerDownIsDeliveredOnce(t *testing.T) {
 	}
 
 	b2 := startBroker(t, addr) // same port, fresh state: only the client's store can deliver it
-	eventually(t, "reconnected", connected(l))
-	eventually(t, "checkpoint delivered", func() bool { return len(b2.on("robots/r1/checkpoint")) >= 1 })
+	testkit.Eventually(t, wait, "reconnected", connected(l))
+	testkit.Eventually(t, wait, "checkpoint delivered", func() bool { return len(b2.on("robots/r1/checkpoint")) >= 1 })
 	// A second checkpoint after the first one is acknowledged bounds the
 	// window in which a duplicate of the first could still arrive.
-	eventually(t, "first acked", func() bool { return l.Stats().Acked >= 1 })
+	testkit.Eventually(t, wait, "first acked", func() bool { return l.Stats().Acked >= 1 })
 	if err := l.Publish(topics.KindCheckpoint, &topics.Checkpoint{Header: l.Stamp(topics.KindCheckpoint), Epoch: 2, Marker: 1, Step: 4}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "second delivered", func() bool { return len(b2.on("robots/r1/checkpoint")) >= 2 })
+	testkit.Eventually(t, wait, "second delivered", func() bool { return len(b2.on("robots/r1/checkpoint")) >= 2 })
 	got := b2.on("robots/r1/checkpoint")
 	if len(got) != 2 {
 		t.Fatalf("broker got %d checkpoints, want exactly 2", len(got))
@@ -482,9 +473,9 @@ func TestOutboxSurvivesRestartOfTheLink(t *testing.T) {
 	addr := b1.addr
 	store := t.TempDir()
 	l1 := dial(t, addr, func(o *link.Options) { o.StoreDir = store })
-	eventually(t, "connected", connected(l1))
+	testkit.Eventually(t, wait, "connected", connected(l1))
 	b1.stop()
-	eventually(t, "disconnected", func() bool { return !l1.State().Connected })
+	testkit.Eventually(t, wait, "disconnected", func() bool { return !l1.State().Connected })
 	if err := l1.Publish(topics.KindCheckpoint, &topics.Checkpoint{Header: l1.Stamp(topics.KindCheckpoint), Epoch: 5, Marker: 2, Step: 0}); err != nil {
 		t.Fatal(err)
 	}
@@ -494,70 +485,24 @@ func TestOutboxSurvivesRestartOfTheLink(t *testing.T) {
 
 	b2 := startBroker(t, addr)
 	l2 := dial(t, addr, func(o *link.Options) { o.StoreDir = store })
-	eventually(t, "second link connected", connected(l2))
-	eventually(t, "stored checkpoint delivered", func() bool { return len(b2.on("robots/r1/checkpoint")) == 1 })
+	testkit.Eventually(t, wait, "second link connected", connected(l2))
+	testkit.Eventually(t, wait, "stored checkpoint delivered", func() bool { return len(b2.on("robots/r1/checkpoint")) == 1 })
 	c, err := topics.DecodeCheckpoint(b2.on("robots/r1/checkpoint")[0])
 	if err != nil || c.Epoch != 5 || c.Marker != 2 {
 		t.Fatalf("checkpoint %+v, %v", c, err)
 	}
 }
 
-// proxy forwards TCP connections to the broker and can cut them all, the
-// way a Wi-Fi drop does, without a DISCONNECT packet.
-type proxy struct {
-	ln    net.Listener
-	mu    sync.Mutex
-	conns []net.Conn
-}
-
-func startProxy(t *testing.T, target string) *proxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{ln: ln}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, up)
-			p.mu.Unlock()
-			go func() { _, _ = io.Copy(up, c); up.Close() }()
-			go func() { _, _ = io.Copy(c, up); c.Close() }()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); p.cut() })
-	return p
-}
-
-func (p *proxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
 func TestLastWillOnUncleanDeath(t *testing.T) {
 	b := startBroker(t, "127.0.0.1:0")
-	p := startProxy(t, b.addr)
-	l := dial(t, p.ln.Addr().String(), nil)
-	eventually(t, "connected", connected(l))
+	p := testkit.StartProxy(t, b.addr)
+	l := dial(t, p.Addr, nil)
+	testkit.Eventually(t, wait, "connected", connected(l))
 	if n := len(b.on("robots/r1/status")); n != 0 {
 		t.Fatalf("%d status messages before the link died", n)
 	}
-	p.cut()
-	eventually(t, "last will at the broker", func() bool { return len(b.on("robots/r1/status")) >= 1 })
+	p.Cut()
+	testkit.Eventually(t, wait, "last will at the broker", func() bool { return len(b.on("robots/r1/status")) >= 1 })
 	s, err := topics.DecodeStatus(b.on("robots/r1/status")[0])
 	if err != nil {
 		t.Fatalf("the will is not a valid status: %v", err)
@@ -565,19 +510,19 @@ func TestLastWillOnUncleanDeath(t *testing.T) {
 	if s.State != topics.StateOffline || s.Sender != "r1" || s.Faces == nil || s.Faces.Front != 100 {
 		t.Fatalf("will %+v, want r1 offline with its faces", s)
 	}
-	eventually(t, "link sees the loss", func() bool { return l.Stats().ConnectionsLost >= 1 })
-	eventually(t, "link reconnects through the proxy", connected(l))
+	testkit.Eventually(t, wait, "link sees the loss", func() bool { return l.Stats().ConnectionsLost >= 1 })
+	testkit.Eventually(t, wait, "link reconnects through the proxy", connected(l))
 }
 
 func TestCloseSaysOffline(t *testing.T) {
 	b := startBroker(t, "127.0.0.1:0")
 	l := dial(t, b.addr, nil)
-	eventually(t, "connected", connected(l))
+	testkit.Eventually(t, wait, "connected", connected(l))
 	if err := l.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
 	// Close waited for the PUBACK; the broker may route to subscribers just after.
-	eventually(t, "offline status at the broker", func() bool { return len(b.on("robots/r1/status")) >= 1 })
+	testkit.Eventually(t, wait, "offline status at the broker", func() bool { return len(b.on("robots/r1/status")) >= 1 })
 	got := b.on("robots/r1/status")
 	if len(got) != 1 {
 		t.Fatalf("%d status messages after Close, want only the offline one", len(got))

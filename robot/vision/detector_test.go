@@ -18,7 +18,9 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"collaborate/internal/testkit"
 	"collaborate/robot/hw"
+	"collaborate/robot/hw/hwtest"
 )
 
 // frames is a FrameSource that plays rendered frames, then fails.
@@ -35,10 +37,6 @@ func (f *frames) Read(dst *gocv.Mat) error {
 	f.next++
 	return nil
 }
-
-type fixedClock time.Time
-
-func (c fixedClock) Now() time.Time { return time.Time(c) }
 
 var (
 	_ hw.Detector = (*Detector)(nil)
@@ -70,7 +68,7 @@ func TestDetectorImplementsHW(t *testing.T) {
 	defer one.Close()
 	defer empty.Close()
 	at := time.Date(2026, 11, 26, 23, 30, 0, 0, time.UTC)
-	d, err := NewDetector(cfg, src, fixedClock(at))
+	d, err := NewDetector(cfg, src, hwtest.NewClock(at))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,10 +251,7 @@ func TestDetectCommandCamera(t *testing.T) {
 	pipeline := fmt.Sprintf("filesrc location=%s ! rawvideoparse width=640 height=480 format=gray8 framerate=30/1 ! videoconvert ! video/x-raw,format=BGR ! appsink", file)
 	probe, err := OpenCamera(CameraConfig{Pipeline: pipeline})
 	if err != nil {
-		if os.Getenv("COLLABORATE_REQUIRE_TOOLS") != "" {
-			t.Fatalf("GStreamer pipeline: %v", err)
-		}
-		t.Skipf("no usable GStreamer here (%v)", err)
+		testkit.Missing(t, fmt.Sprintf("no usable GStreamer pipeline here (%v): apt-get install gstreamer1.0-plugins-base", err))
 	}
 	probe.Close()
 

@@ -19,6 +19,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"collaborate/robot/hw/hwtest"
 	"collaborate/robot/vision/aruco"
 	"collaborate/robot/vision/render"
 )
@@ -482,7 +483,7 @@ func TestDetectorOnRenderedSource(t *testing.T) {
 		return &view.scene, view.pose, view.turnRps
 	}}
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	d, err := NewDetector(configWith(&strongLens), GrayFrames(src), fixedClock(at))
+	d, err := NewDetector(configWith(&strongLens), GrayFrames(src), hwtest.NewClock(at))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,21 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"collaborate/internal/testkit"
 	"collaborate/robot/sim"
 	"collaborate/robot/world"
 	"collaborate/topics"
 )
 
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond) // polling, not synchronising
-	}
-}
+// wait bounds every wait for the world.
+const wait = 10 * time.Second
 
 // serve runs a world of n robots at scale on a loopback port.
 func serve(t *testing.T, n int, scale float64) (*sim.World, *world.Server, string) {
@@ -104,12 +97,12 @@ func TestBodyDrivesAndSees(t *testing.T) {
 		p := w.Robot("r1").Pose()
 		return p.XM-start.XM > 0.3
 	}
-	eventually(t, "r1 to drive 0.3 m", drive)
+	testkit.Eventually(t, wait, "r1 to drive 0.3 m", drive)
 	if err := b.Halt(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "r1 to stop", func() bool { v, _ := w.Robot("r1").Speed(); return v == 0 })
-	eventually(t, "the truth to show r1 moved", func() bool {
+	testkit.Eventually(t, wait, "r1 to stop", func() bool { v, _ := w.Robot("r1").Speed(); return v == 0 })
+	testkit.Eventually(t, wait, "the truth to show r1 moved", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(last.World.Robots) == 2 && last.World.Robots[0].XM-start.XM > 0.3 && !last.Wall.IsZero()
@@ -128,7 +121,7 @@ func TestWatchdogAndReclaim(t *testing.T) {
 	if err := b.Set(0.1, 0); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the watchdog to halt a silent body", func() bool {
+	testkit.Eventually(t, wait, "the watchdog to halt a silent body", func() bool {
 		v, _ := w.Robot("r1").Target()
 		return v == 0 && s.Stats().WatchdogHalts == 1
 	})
@@ -140,7 +133,7 @@ func TestWatchdogAndReclaim(t *testing.T) {
 	if err := b2.Set(0.1, 0); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the new connection to drive", func() bool { v, _ := w.Robot("r1").Target(); return v == 0.1 })
+	testkit.Eventually(t, wait, "the new connection to drive", func() bool { v, _ := w.Robot("r1").Target(); return v == 0.1 })
 	// The old connection was taken over: its next call fails, then it
 	// claims the body back.
 	_, _ = b.Detect()
@@ -149,7 +142,7 @@ func TestWatchdogAndReclaim(t *testing.T) {
 		t.Fatalf("reclaim: %v", err)
 	}
 	b.Close()
-	eventually(t, "the body to halt when its robot leaves", func() bool { v, _ := w.Robot("r1").Target(); return v == 0 })
+	testkit.Eventually(t, wait, "the body to halt when its robot leaves", func() bool { v, _ := w.Robot("r1").Target(); return v == 0 })
 }
 
 // Bad requests get a clear error and the connection closes; the world

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"collaborate/internal/testkit"
 )
 
 // Chromium finds the browser: $CHROMIUM, /usr/bin/chromium, or chromium on
@@ -30,8 +32,16 @@ func Chromium() (string, bool) {
 	return p, err == nil
 }
 
-// RequireTools reports whether missing tools must fail tests.
-func RequireTools() bool { return os.Getenv("COLLABORATE_REQUIRE_TOOLS") == "1" }
+// RequireChromium returns Chromium's path, or skips the test saying how to
+// get it (fails under testkit.RequireTools).
+func RequireChromium(t testing.TB) string {
+	t.Helper()
+	path, ok := Chromium()
+	if !ok {
+		testkit.Missing(t, "chromium not found (apt-get install chromium, or set $CHROMIUM)")
+	}
+	return path
+}
 
 // Browser is one headless Chromium tab for a test.
 type Browser struct {
@@ -49,13 +59,7 @@ var screenshotDir string
 // The browser ends with the test.
 func NewBrowser(t testing.TB) *Browser {
 	t.Helper()
-	path, ok := Chromium()
-	if !ok {
-		if RequireTools() {
-			t.Fatal("chromium not found and COLLABORATE_REQUIRE_TOOLS=1: install Debian's chromium or set $CHROMIUM")
-		}
-		t.Skip("chromium not found (/usr/bin/chromium or $CHROMIUM); set COLLABORATE_REQUIRE_TOOLS=1 to fail instead")
-	}
+	path := RequireChromium(t)
 	if screenshotDir == "" {
 		dir := os.Getenv("COLLABORATE_SCREENSHOTS")
 		var err error
