@@ -182,6 +182,8 @@ type Core struct {
 	cannotMap  map[string]bool // robots that declined a sweep (no camera)
 
 	fleetStopped bool
+	// latchesDirty: an operator latch changed since the last Persist.
+	latchesDirty bool
 	headOns      []*headOn
 	beatSeq      uint64
 	lastBeat     time.Time

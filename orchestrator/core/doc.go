@@ -26,8 +26,9 @@
 //     makes every fault end with the robot driving again, and why nothing
 //     needs to be delivered exactly once.
 //   - Latches: operator holds and stops and the fleet stop are persisted
-//     (SaveLatches) and survive a restart; a resync never resumes a robot
-//     an operator stopped. Traffic and head-on holds are not persisted: the
+//     (Persist, which the Runner calls after publishing the command's
+//     directives and before answering the operator) and survive a restart;
+//     a resync never resumes a robot an operator stopped. Traffic and head-on holds are not persisted: the
 //     planner starts again from what the robots report.
 //   - Release: a route directive releases Lookahead steps past the last
 //     checkpoint (Released is an absolute step count). Outside a resync, no

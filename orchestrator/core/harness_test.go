@@ -55,7 +55,19 @@ func (p *fakePlanner) last(id string) (traffic.Robot, bool) {
 // failingStore fails mission writes on demand.
 type failingStore struct {
 	*store.Store
-	fail bool
+	fail        bool
+	failLatches bool
+	onLatches   func(store.Latches) // told of every latches save
+}
+
+func (s *failingStore) SaveLatches(l store.Latches) error {
+	if s.onLatches != nil {
+		s.onLatches(l)
+	}
+	if s.failLatches {
+		return errors.New("disk full")
+	}
+	return s.Store.SaveLatches(l)
 }
 
 func (s *failingStore) SaveMission(m *mission.State) error {
@@ -103,23 +115,7 @@ func newHarness(t *testing.T, cfg Config, st *store.Store) *harness {
 	return &harness{t: t, c: c, st: fs, pl: pl, now: t0, seqs: map[string]uint64{}}
 }
 
-func kindOf(m topics.Message) topics.Kind {
-	switch m.(type) {
-	case *topics.Status:
-		return topics.KindStatus
-	case *topics.Pose:
-		return topics.KindPose
-	case *topics.Sightings:
-		return topics.KindSightings
-	case *topics.Checkpoint:
-		return topics.KindCheckpoint
-	case *topics.Event:
-		return topics.KindEvents
-	case *topics.Heartbeat:
-		return topics.KindHeartbeat
-	}
-	panic("kind")
-}
+func kindOf(m topics.Message) topics.Kind { return m.TopicKind() }
 
 func setHeader(m topics.Message, h topics.Header) {
 	switch v := m.(type) {

@@ -195,10 +195,19 @@ func (c *Core) SetMission(now time.Time, id string, route []int) ([]Out, error) 
 	return c.routeOut(now, id), nil
 }
 
-// saveLatches persists the operator's holds and stops and the fleet stop,
-// so that a restarted orchestrator resumes none of them. A failure is
-// logged and counted; the latch still holds in this run.
-func (c *Core) saveLatches() error {
+// Persist makes the operator's latches (holds, stops, the fleet stop)
+// durable when one changed, so that a restarted orchestrator resumes none
+// of them. The Runner calls it after publishing an operator command's
+// directives and before answering the operator: a directive that stops a
+// robot goes out without waiting for the disk (stopping is never unsafe;
+// a resume that is lost in a crash leaves the robot held), and a command
+// the operator saw answered survives a crash. A failure is logged and
+// counted; the latch still holds in this run, and the next Persist tries
+// again.
+func (c *Core) Persist() error {
+	if !c.latchesDirty {
+		return nil
+	}
 	l := store.Latches{FleetStopped: c.fleetStopped, Held: map[string]bool{}, Stopped: map[string]bool{}}
 	for id, k := range c.ctl {
 		if k.operatorHold {
@@ -211,8 +220,9 @@ func (c *Core) saveLatches() error {
 	if err := c.st.SaveLatches(l); err != nil {
 		c.stats.LatchSaveErrors++
 		c.log.Error().Err(err).Msg("operator latches not saved: a restart would forget them")
-		return err
+		return fmt.Errorf("in force now, but not saved: a restart of the orchestrator would forget it: %w", err)
 	}
+	c.latchesDirty = false
 	return nil
 }
 
@@ -223,7 +233,7 @@ func (c *Core) Hold(now time.Time, id string) ([]Out, error) {
 	}
 	k := c.robotCtl(id)
 	k.operatorHold = true
-	_ = c.saveLatches()
+	c.latchesDirty = true
 	return []Out{c.directive(now, id, topics.Directive{Kind: topics.DirHold, Reason: "operator hold"})}, nil
 }
 
@@ -234,7 +244,7 @@ func (c *Core) Stop(now time.Time, id string) ([]Out, error) {
 	}
 	k := c.robotCtl(id)
 	k.stopped = true
-	_ = c.saveLatches()
+	c.latchesDirty = true
 	return []Out{c.directive(now, id, topics.Directive{Kind: topics.DirStop, Reason: "operator stop"})}, nil
 }
 
@@ -245,7 +255,7 @@ func (c *Core) Resume(now time.Time, id string) ([]Out, error) {
 	}
 	k := c.robotCtl(id)
 	k.operatorHold, k.stopped = false, false
-	_ = c.saveLatches()
+	c.latchesDirty = true
 	return c.release(now, id), nil
 }
 
@@ -259,14 +269,14 @@ func (c *Core) fleetCmd(now time.Time, kind string) Out {
 // connect later hear it too.
 func (c *Core) FleetStop(now time.Time) []Out {
 	c.fleetStopped = true
-	_ = c.saveLatches()
+	c.latchesDirty = true
 	return []Out{c.fleetCmd(now, topics.FleetStop)}
 }
 
 // FleetResume lifts the fleet stop and sends the routes that waited for it.
 func (c *Core) FleetResume(now time.Time) []Out {
 	c.fleetStopped = false
-	_ = c.saveLatches()
+	c.latchesDirty = true
 	outs := []Out{c.fleetCmd(now, topics.FleetResume)}
 	outs = append(outs, c.routesAll(now)...)
 	return append(outs, c.pickMapper(now)...)

@@ -115,6 +115,9 @@ func TestResyncFailsafeKeepsOperatorLatches(t *testing.T) {
 	if len(ds) != 2 || ds[0].Kind != topics.DirRoute || ds[1].Kind != topics.DirStop {
 		t.Fatalf("resync of a stopped robot: %s, want route then stop", describe(outs))
 	}
+	if err := h.c.Persist(); err != nil { // what the Runner does after every operator command
+		t.Fatal(err)
+	}
 	st.Close()
 
 	// A new run of the orchestrator on the same state.

@@ -127,6 +127,9 @@ func (r *Runner) op(f func(now time.Time) ([]Out, error)) error {
 	defer r.mu.Unlock()
 	outs, err := f(r.now())
 	r.emit(outs)
+	if perr := r.core.Persist(); err == nil {
+		err = perr
+	}
 	return err
 }
 

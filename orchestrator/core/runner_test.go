@@ -2,13 +2,17 @@ package core
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"collaborate/internal/testkit"
+	"collaborate/orchestrator/store"
 	"collaborate/topics"
 )
 
@@ -83,5 +87,54 @@ func TestRosterRepublished(t *testing.T) {
 	}
 	if m, _ := h.st.Map(); len(m.Roster) != 2 {
 		t.Fatalf("stored roster %+v", m.Roster)
+	}
+}
+
+// An operator command's directive goes out before its latch is written to
+// disk (stopping a robot need not wait for it), and the command returns
+// only once the latch is durable, or with an error that says it is not.
+func TestRunnerPublishesBeforePersistingAndAnswersAfter(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "o.db")
+	withMap(t, path)
+	h := newHarness(t, Config{Missions: missionsFile(t, twoRobots)}, openStore(t, path))
+	var order []string
+	h.st.onLatches = func(l store.Latches) { order = append(order, fmt.Sprintf("save stopped=%v", l.Stopped["r1"])) }
+	r := NewRunner(h.c, func(o Out) {
+		if d, ok := o.Payload.(*topics.Directive); ok {
+			order = append(order, "publish "+d.Kind)
+		}
+	}, func() time.Time { return t0 })
+	b, _ := topics.Encode(&topics.Status{Header: topics.Stamp("r1", 1, t0), State: topics.StateIdle})
+	if err := r.Deliver(topics.Robot("r1", topics.KindStatus), b); err != nil {
+		t.Fatal(err)
+	}
+	order = nil
+	if err := r.Stop("r1"); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"publish " + topics.DirStop, "save stopped=true"}; !slices.Equal(order, want) {
+		t.Fatalf("stop: %q, want %q", order, want)
+	}
+	if l, err := h.st.Latches(); err != nil || !l.Stopped["r1"] {
+		t.Fatalf("latches on disk once Stop returned: %+v, %v", l, err)
+	}
+	// A command whose latch cannot be saved is in force, and says it is
+	// not durable.
+	h.st.failLatches = true
+	order = nil
+	err := r.Hold("r2")
+	if err == nil || !strings.Contains(err.Error(), "not saved") {
+		t.Fatalf("hold with the disk full: %v, want an error saying the latch is not saved", err)
+	}
+	if len(order) == 0 || order[0] != "publish "+topics.DirHold {
+		t.Fatalf("hold with the disk full: %q, want the hold published", order)
+	}
+	// The next command saves both.
+	h.st.failLatches = false
+	if err := r.Resume("r1"); err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := h.st.Latches(); l.Stopped["r1"] || !l.Held["r2"] {
+		t.Fatalf("latches after the disk came back: %+v, want r2 held, r1 free", l)
 	}
 }
