@@ -376,6 +376,7 @@ class Pilot:
         self.fix, self.x, self.y, self.th = False, 0.0, 0.0, 0.0
         self.turned = 0.0
         self.backoff_left = 0.0
+        self.stopped = False                   # a stop since the last resume: not even a backoff moves it
         self.cmd_lin = self.cmd_ang = 0.0
         self.track = None                      # (distance, bearing, t, odo, heading) of the target
         self.odo = self.heading = 0.0
@@ -442,17 +443,21 @@ class Pilot:
         elif kind in ("hold", "stop"):
             if not self.ignore_holds:
                 self.held, self.held_reason = True, kind + (": " + d["reason"] if d.get("reason") else "")
+                self.stopped = self.stopped or kind == "stop"
             self.blocked = False
             if self.mode == "backoff":
                 self.end_backoff()
         elif kind == "resume":
             self.held, self.held_reason, self.awaiting, self.blocked = False, "", False, False
+            self.stopped = False
             if self.mode == "fault":
                 self.mode = "route" if self.route else "idle"
                 self.reset_nav()
         elif kind == "map":
             self.mode, self.turned = "mapping", 0.0
             self.awaiting = self.blocked = self.yielding = False
+        elif kind == "backoff" and self.stopped:
+            print("backoff ignored: stopped until a resume", file=sys.stderr, flush=True)
         elif kind == "backoff":
             self.mode, self.backoff_left = "backoff", float(d.get("backoff_m", 0))
             self.blocked = self.yielding = False

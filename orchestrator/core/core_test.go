@@ -369,6 +369,43 @@ func TestHeadOn(t *testing.T) {
 	h.one(h.tick(30*time.Second), "r2", topics.DirResume)
 }
 
+// A robot the operator stopped or held never backs off, whoever the
+// planner names: the other robot does, and when both are latched neither
+// moves.
+func TestHeadOnNeverMovesALatchedRobot(t *testing.T) {
+	for _, latch := range []string{"stop", "hold", "fleet stop"} {
+		t.Run(latch, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "o.db")
+			withMap(t, path)
+			h := newHarness(t, Config{Missions: missionsFile(t, twoRobots), SilenceTimeout: time.Minute}, openStore(t, path))
+			h.pl.backer = "r2" // the planner would have r2 back off
+			h.must("r1", status(topics.StateMoving))
+			h.must("r2", status(topics.StateMoving))
+			switch latch {
+			case "stop":
+				must(h.c.Stop(h.now, "r2"))
+			case "hold":
+				must(h.c.Hold(h.now, "r2"))
+			case "fleet stop":
+				h.c.FleetStop(h.now)
+			}
+			outs := h.must("r1", &topics.Event{Kind: topics.EventBlocked, Other: "r2", Face: topics.FaceFront})
+			for _, d := range directives(outs, "r2") {
+				if d.Kind == topics.DirBackoff {
+					t.Fatalf("r2, latched by %s, told to back off: %s", latch, describe(outs))
+				}
+			}
+			if latch == "fleet stop" {
+				if len(outs) != 0 {
+					t.Fatalf("head-on during a fleet stop: %s, want nobody moved", describe(outs))
+				}
+				return
+			}
+			h.one(outs, "r1", topics.DirBackoff)
+		})
+	}
+}
+
 func TestOperator(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "o.db")
 	withMap(t, path)

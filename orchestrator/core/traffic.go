@@ -244,7 +244,23 @@ func (c *Core) blocked(now time.Time, id string, e *topics.Event) ([]Out, error)
 		c.log.Error().Str("backer", backer).Str("waiter", waiter).Msg("planner named other robots for a head-on; using ids")
 		backer, waiter = NoTraffic{}.HeadOn(now, id, other)
 	}
+	if c.latched(backer) {
+		if c.latched(waiter) {
+			// Both stopped by the operator: neither moves, and nothing
+			// will move them until the operator resumes one.
+			c.log.Info().Str("robot", id).Str("other", other).Msg("head-on between robots the operator stopped: neither backs off")
+			return nil, nil
+		}
+		backer, waiter = waiter, backer // the operator's stop wins: the other backs off
+	}
 	return c.startHeadOn(now, backer, waiter), nil
+}
+
+// latched reports whether an operator's hold or stop, or the fleet stop,
+// keeps id where it is: it never backs off, whatever a head-on asks.
+func (c *Core) latched(id string) bool {
+	k := c.robotCtl(id)
+	return k.operatorHold || k.stopped || c.fleetStopped
 }
 
 // startHeadOn orders backer to back off and waiter to wait.
@@ -265,7 +281,15 @@ func (c *Core) startHeadOn(now time.Time, backer, waiter string) []Out {
 
 // blockedAgain handles a freed waiter blocked again by its backer.
 func (c *Core) blockedAgain(now time.Time, h *headOn) []Out {
-	if h.backoffs >= c.cfg.MaxBackoffs {
+	if c.latched(h.backer) {
+		if c.latched(h.waiter) {
+			return nil // neither may move: both wait for the operator
+		}
+		c.log.Info().Str("backer", h.backer).Str("waiter", h.waiter).Msg("head-on: the backer is stopped by the operator, roles swapped")
+		outs := c.freeBacker(now, h)
+		return append(outs, c.startHeadOn(now, h.waiter, h.backer)...)
+	}
+	if h.backoffs >= c.cfg.MaxBackoffs && !c.latched(h.waiter) {
 		c.log.Warn().Str("backer", h.backer).Str("waiter", h.waiter).Int("backoffs", h.backoffs).
 			Msg("head-on not cleared by backing off: roles swapped")
 		outs := c.freeBacker(now, h)

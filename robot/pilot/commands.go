@@ -75,6 +75,7 @@ func (p *Pilot) applyDirective(now time.Time, d *topics.Directive, out *Output) 
 		p.applyRoute(now, d, out)
 	case topics.DirHold, topics.DirStop:
 		p.held = true
+		p.stopped = p.stopped || d.Kind == topics.DirStop
 		p.heldReason = d.Kind
 		if d.Reason != "" {
 			p.heldReason += ": " + d.Reason
@@ -84,7 +85,7 @@ func (p *Pilot) applyDirective(now time.Time, d *topics.Directive, out *Output) 
 			p.endBackoff()
 		}
 	case topics.DirResume:
-		p.held, p.heldReason = false, ""
+		p.held, p.heldReason, p.stopped = false, "", false
 		p.awaiting = false
 		p.blocked = false
 		if p.mode == modeFault {
@@ -100,6 +101,12 @@ func (p *Pilot) applyDirective(now time.Time, d *topics.Directive, out *Output) 
 		p.awaiting, p.blocked, p.yielding = false, false, false
 		p.resetNav()
 	case topics.DirBackoff:
+		if p.stopped {
+			// A stop lasts until a resume: a backoff does not move a
+			// stopped robot.
+			out.Problems = append(out.Problems, fmt.Sprintf("backoff (epoch %d seq %d) ignored: stopped until a resume", d.Epoch, d.Seq))
+			break
+		}
 		p.mode = modeBackoff
 		p.backoffLeft = d.BackoffM
 		p.blocked, p.yielding = false, false

@@ -138,6 +138,7 @@ type Pilot struct {
 	fleetEpoch, fleetS uint64
 	fleetStop          bool
 	held               bool
+	stopped            bool // a stop directive since the last resume: nothing moves it, not even a backoff
 	heldReason         string
 	awaiting           bool // after a back-off, until resume, route or map
 	commanded          bool // any directive applied yet

@@ -253,6 +253,37 @@ func TestHeadOn(t *testing.T) {
 	}
 }
 
+// A stop lasts until a resume: a backoff does not move a stopped robot
+// (an orchestrator that resolves a head-on by backing off the robot an
+// operator stopped is wrong, and the robot holds still anyway); after the
+// resume, a backoff moves it.
+func TestStoppedRobotIgnoresBackoff(t *testing.T) {
+	w := newWorld()
+	me := w.add("r1", 0, -0.8, 0, 0)
+	r := newRig(t, w, me, nil)
+	r.step(pilot.Input{Map: w.fleetMap(1), Directives: []topics.Directive{route(1, 1, 1, 0)}})
+	r.run(time.Second, func(pilot.Output) bool { return false })
+	r.step(pilot.Input{Directives: []topics.Directive{directive(1, 2, topics.DirStop)}})
+	r.run(2*time.Second, func(pilot.Output) bool { return false })
+	x0 := me.x
+	back := directive(1, 3, topics.DirBackoff)
+	back.BackoffM = 0.3
+	r.step(pilot.Input{Directives: []topics.Directive{back}})
+	if r.run(5*time.Second, func(pilot.Output) bool { return r.moving() }) || math.Abs(me.x-x0) > 0.005 {
+		t.Fatalf("stopped robot moved %.3f m on a backoff (state %s)", x0-me.x, r.p.State())
+	}
+	if r.p.State() == topics.StateBackingUp {
+		t.Fatalf("stopped robot in state %s", r.p.State())
+	}
+	r.step(pilot.Input{Directives: []topics.Directive{directive(1, 4, topics.DirResume)}})
+	back = directive(1, 5, topics.DirBackoff)
+	back.BackoffM = 0.3
+	r.step(pilot.Input{Directives: []topics.Directive{back}})
+	if r.p.State() != topics.StateBackingUp {
+		t.Fatalf("state %s after a resume and a backoff, want backing_off", r.p.State())
+	}
+}
+
 func TestSideEncounterYieldsAndCarriesOn(t *testing.T) {
 	w := newWorld()
 	me := w.add("r1", 0, -0.8, 0, 0)
