@@ -85,8 +85,15 @@ type Config struct {
 	BackoffTimeout  time.Duration // head-on waiter resumes at the latest after; default 5 s
 	HeadOnTimeout   time.Duration // head-on backer resumes at the latest after; default 30 s
 	MapRetry        time.Duration // wait after a failed sweep; default 10 s
-	Planner         Planner       // default NoTraffic
-	Log             *zerolog.Logger
+	// PositionGrace: after the core starts (a restart, say), no leg is
+	// planned until every robot with a mission is online with a known
+	// position, or for this long at most. Robots stopped by a crash stand
+	// wherever they were, and one not heard from yet is invisible to the
+	// planner. Default topics.RobotSilence plus one second (a standing
+	// robot's pose period); negative: no wait.
+	PositionGrace time.Duration
+	Planner       Planner // default NoTraffic
+	Log           *zerolog.Logger
 }
 
 // Out is one message to publish.
@@ -182,6 +189,10 @@ type Core struct {
 	cannotMap  map[string]bool // robots that declined a sweep (no camera)
 
 	fleetStopped bool
+	// planFrom: until then, legs are planned only once every robot with a
+	// mission is placed (PositionGrace); set at the first plan.
+	planFrom       time.Time
+	graceLoggedFor string
 	// latchesDirty: an operator latch changed since the last Persist.
 	latchesDirty bool
 	headOns      []*headOn
@@ -218,6 +229,9 @@ func New(cfg Config, st Store) (*Core, error) {
 	def(&cfg.BackoffTimeout, 5*time.Second)
 	def(&cfg.HeadOnTimeout, 30*time.Second)
 	def(&cfg.MapRetry, 10*time.Second)
+	if cfg.PositionGrace == 0 {
+		cfg.PositionGrace = topics.RobotSilence + time.Second
+	}
 	if cfg.Lookahead <= 0 {
 		cfg.Lookahead = 2
 	}

@@ -49,6 +49,10 @@
 //     until its map_done event; the map is persisted and published retained.
 //   - Distances: robots apply fleet/map's Scale to their camera distances, so
 //     Pose.DistanceM is in real metres and the core uses it as is.
+//   - Start: after the core starts (a restart, say), no leg is planned
+//     until every robot with a mission is online with a known position, or
+//     PositionGrace has passed: robots that a crash stopped stand wherever
+//     they were, and one not heard from is invisible to the planner.
 //   - Head-on: a blocked event asks the planner who backs off; the backer gets
 //     a backoff directive (it backs off BackoffM then stays latched), the
 //     waiter a hold. The waiter resumes when the backer leaves state
@@ -56,5 +60,6 @@
 //     backer resumes at the waiter's next checkpoint, when the waiter goes
 //     offline, or after HeadOnTimeout. A freed waiter blocked again by the
 //     same backer makes it back off again, up to MaxBackoffs, then the two
-//     swap roles.
+//     swap roles. A robot the operator stopped or held, or the whole fleet
+//     stopped, never backs off: the other robot does, or neither.
 package core

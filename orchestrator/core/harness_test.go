@@ -104,6 +104,9 @@ func newHarness(t *testing.T, cfg Config, st *store.Store) *harness {
 		st = openStore(t, filepath.Join(t.TempDir(), "o.db"))
 	}
 	pl := &fakePlanner{}
+	if cfg.PositionGrace == 0 {
+		cfg.PositionGrace = -1 // plan at once; TestTrafficWaitsForPositions tests the grace
+	}
 	if cfg.Planner == nil {
 		cfg.Planner = pl
 	}

@@ -308,3 +308,42 @@ func TestOperatorHeldRobotIsAnObstacle(t *testing.T) {
 		t.Fatalf("r1 resumed: %+v", r)
 	}
 }
+
+// After a start (a restart, say), no leg is planned while a robot with a
+// mission is unheard of or has no known position: it may stand anywhere,
+// stopped where the crash found it, and the planner would plan through it.
+// Once every robot is placed, planning starts; a robot that stays silent
+// delays it by PositionGrace at most.
+func TestTrafficWaitsForPositions(t *testing.T) {
+	x, y := 0.5, -0.2
+	placed := func(state string) *topics.Pose { return &topics.Pose{State: state, XM: &x, YM: &y} }
+	for _, r2Speaks := range []bool{true, false} {
+		path := filepath.Join(t.TempDir(), "o.db")
+		withMap(t, path)
+		h := newHarness(t, Config{Missions: missionsFile(t, twoRobots), PositionGrace: 3 * time.Second, SilenceTimeout: time.Hour}, openStore(t, path))
+		h.must("r1", status(topics.StateIdle))
+		h.must("r1", placed(topics.StateIdle))
+		h.tick(500 * time.Millisecond)
+		h.must("r2", status(topics.StateHolding)) // online, no position yet
+		h.tick(500 * time.Millisecond)
+		if n := len(h.pl.inputs); n != 0 {
+			t.Fatalf("r2 speaks %v: planned %d times before r2's position was known", r2Speaks, n)
+		}
+		if r2Speaks {
+			h.must("r2", placed(topics.StateHolding))
+			h.tick(100 * time.Millisecond)
+			if len(h.pl.inputs) == 0 {
+				t.Fatal("not planned once every robot was placed")
+			}
+			continue
+		}
+		h.tick(time.Second)
+		if len(h.pl.inputs) != 0 {
+			t.Fatal("planned within the grace without r2's position")
+		}
+		h.tick(2 * time.Second)
+		if len(h.pl.inputs) == 0 {
+			t.Fatal("still not planning after the grace")
+		}
+	}
+}

@@ -25,6 +25,27 @@ func (NoTraffic) HeadOn(_ time.Time, a, b string) (string, string) {
 	return b, a
 }
 
+// unplaced lists the robots with a mission that are not online with a
+// known position.
+func (c *Core) unplaced() []string {
+	var out []string
+	for id := range c.missions {
+		if c.invalid[id] != nil {
+			continue
+		}
+		rb, ok := c.reg.Get(id)
+		if !ok || !rb.Online {
+			out = append(out, id)
+			continue
+		}
+		if _, _, has := rb.Position(); !has {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // TrafficInputs builds the planner's view of every robot that has been heard
 // from. Exposed for tests and the dashboard.
 func (c *Core) TrafficInputs() []traffic.Robot {
@@ -139,6 +160,19 @@ func (c *Core) startOf(id string) traffic.Point {
 func (c *Core) plan(now time.Time) []Out {
 	if c.fmap == nil || c.reg.Len() == 0 {
 		return nil
+	}
+	if c.planFrom.IsZero() {
+		c.planFrom = now.Add(c.cfg.PositionGrace)
+	}
+	if c.cfg.PositionGrace > 0 && now.Before(c.planFrom) {
+		if missing := c.unplaced(); len(missing) > 0 {
+			if w := fmt.Sprint(missing); w != c.graceLoggedFor {
+				c.graceLoggedFor = w
+				c.log.Info().Strs("robots", missing).Dur("at_most", c.planFrom.Sub(now)).
+					Msg("traffic waits for every robot's position before planning a leg")
+			}
+			return nil
+		}
 	}
 	var outs []Out
 	for _, o := range c.planner.Plan(now, c.TrafficInputs()) {
