@@ -345,6 +345,15 @@ func (h *Hub) shutdown() {
 
 // push sends the snapshot to every client when it differs from the last.
 func (h *Hub) push() {
+	h.mu.Lock()
+	idle := len(h.clients) == 0
+	if idle {
+		h.last = nil // a dashboard that opens gets its own snapshot
+	}
+	h.mu.Unlock()
+	if idle {
+		return // nobody watches: no snapshot to encode
+	}
 	b, err := h.encode()
 	if err != nil {
 		h.opts.Log.Error().Err(err).Msg("dashboard snapshot")

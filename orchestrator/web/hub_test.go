@@ -122,6 +122,15 @@ func TestCoalesce(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		go h.Run(ctx)
+		// Nobody watching: nothing is encoded.
+		h.Notify("robots/r1/pose", pose(t, "r1", 1, 0.05, 0))
+		synctest.Wait()
+		if n := h.Pushes(); n != 0 {
+			t.Fatalf("no dashboard open: %d pushes, want none", n)
+		}
+		watch(ctx, h)
+		time.Sleep(time.Second) // past Coalesce since the last kick
+		synctest.Wait()
 		h.Notify("robots/r1/pose", pose(t, "r1", 1, 0.1, 0))
 		synctest.Wait()
 		if n := h.Pushes(); n != 1 {
@@ -149,6 +158,17 @@ func TestCoalesce(t *testing.T) {
 			t.Errorf("nothing changed: %d pushes, want 2", n)
 		}
 	})
+}
+
+// watch opens the hub's event stream, as a dashboard would, until ctx
+// ends; it returns once the hub counts it.
+func watch(ctx context.Context, h *web.Hub) {
+	n := h.Clients()
+	req := httptest.NewRequestWithContext(ctx, http.MethodGet, "/events", nil)
+	go h.ServeHTTP(httptest.NewRecorder(), req)
+	for h.Clients() == n {
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // TestEvents reads the event stream: a snapshot at once, and one after a
