@@ -189,15 +189,25 @@ func (p *Reserver) Holds() map[string]Order {
 	return out
 }
 
-// HeadOn cannot happen between two robots on reserved legs (they keep
-// apart); when robots report one anyway (a robot off its leg), the one that
-// came later backs off.
+// HeadOn cannot happen between two robots on reserved legs that keep to
+// them; when robots report one anyway (a robot off its leg, or one waiting
+// at its gate whose front a higher leg passes close to), the robot on the
+// lower-ranked leg backs off: it is the one that yields in the plan, and
+// backing off clears the way of the leg that goes first. Otherwise the one
+// that came later backs off.
 func (p *Reserver) HeadOn(_ time.Time, a, b string) (string, string) {
 	if a == b || a == "" || b == "" {
 		p.stats.Rejected++
 		return "", ""
 	}
 	p.stats.HeadOns++
+	ia, ib := slices.Index(p.ranked, a), slices.Index(p.ranked, b)
+	if ia >= 0 && ib >= 0 {
+		if ia < ib {
+			return b, a // b's leg ranks lower
+		}
+		return a, b
+	}
 	if p.before(a, b) {
 		return b, a
 	}

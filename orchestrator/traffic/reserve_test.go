@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
@@ -290,6 +291,35 @@ func TestReserverHeadOnNeverBoth(t *testing.T) {
 	}
 	if b, w := p.HeadOn(t0, "a", "a"); b != "" || w != "" {
 		t.Fatalf("HeadOn(a, a) = %q, %q, want a rejection", b, w)
+	}
+}
+
+// A head-on between a robot on a higher leg and one held at its gate on a
+// lower leg (its front close to the higher leg's way) backs off the lower
+// one, whichever came first: the higher leg goes first, and making it back
+// off would only bring it back to the same face.
+func TestReserverHeadOnBacksOffTheLowerLeg(t *testing.T) {
+	now := t0
+	tick := func() time.Time { now = now.Add(100 * time.Millisecond); return now }
+	rs := []Robot{robotAt("b", spot(3), 9, 3), robotAt("a", spot(0), 6, 0)}
+	p := NewReserver(ReserverConfig{})
+	rs[0].Online = false
+	p.Plan(tick(), rs[:1]) // b comes first, offline
+	p.Plan(tick(), rs)     // a gets its leg 0 -> 6
+	aFrom, aTo := rs[1].Pos, p.robots["a"].leg.B
+	rs[1].Pos = lerp(aFrom, aTo, 0.2)
+	rs[0].Online = true
+	p.Plan(tick(), rs) // b: 3 -> 9 crosses a's leg and ranks below it
+	if ia, ib := slices.Index(p.ranked, "a"), slices.Index(p.ranked, "b"); ia < 0 || ib < 0 || ia > ib {
+		t.Fatalf("ranks %v: want a above b", p.ranked)
+	}
+	if !p.before("b", "a") {
+		t.Fatal("b must have come first for this test to mean anything")
+	}
+	for _, pair := range [][2]string{{"a", "b"}, {"b", "a"}} {
+		if back, wait := p.HeadOn(now, pair[0], pair[1]); back != "b" || wait != "a" {
+			t.Fatalf("HeadOn(%s, %s) = %s backs off, %s waits; want b, on the lower leg, to back off", pair[0], pair[1], back, wait)
+		}
 	}
 }
 
