@@ -51,6 +51,8 @@
 // every lower leg, and which its own gates kept out of every higher one. A
 // robot standing still moves only on a reserved leg. Head-ons cannot arise
 // between reserved legs; the robots' face reflex is a second, local defence.
+// When robots report one anyway (a robot held at its gate with its front
+// near a higher leg's way), the robot on the lower leg backs off (HeadOn).
 //
 // # No deadlock
 //
