@@ -168,7 +168,7 @@ func knownStalls(fleet string) string {
 
 // assertMissions waits for every mission to complete, then checks the
 // collision oracle. The API is read as the first run's observer.
-func assertMissions(t *testing.T, httpAddr, stateDir string, w *worldWatch) {
+func assertMissions(t *testing.T, httpAddr, stateDir string, w *worldWatch, robots int) {
 	t.Helper()
 	var fleet string
 	detail := func() string {
@@ -179,7 +179,7 @@ func assertMissions(t *testing.T, httpAddr, stateDir string, w *worldWatch) {
 	start := time.Now()
 	testkit.EventuallyEvery(t, e2eBound, e2ePoll, "every robot done", func() bool {
 		var done bool
-		done, fleet = fleetDone(httpAddr, initialPassword(t, stateDir, "watch"), e2eRobots)
+		done, fleet = fleetDone(httpAddr, initialPassword(t, stateDir, "watch"), robots)
 		return done
 	}, detail)
 	t.Logf("missions completed in %v wall at --sim-speed %s", time.Since(start).Round(100*time.Millisecond), e2eSpeed)
@@ -207,7 +207,7 @@ func TestEndToEndEmbedded(t *testing.T) {
 	w := &worldWatch{}
 	connectAs(t, "tcp://"+r.addrs["mqtt"], "watch", initialPassword(t, dir, "watch"),
 		func(_ string, p []byte) { w.take(p) }, topics.TopicSimWorld)
-	assertMissions(t, r.addrs["http"], dir, w)
+	assertMissions(t, r.addrs["http"], dir, w, e2eRobots)
 }
 
 // mosquittoPub publishes one QoS 1 message as user; it returns once the
@@ -271,7 +271,7 @@ func TestEndToEndMosquitto(t *testing.T) {
 	if _, ok := r.addrs["mqtt"]; ok {
 		t.Errorf("with --broker the orchestrator announced an embedded MQTT listener: %q", r.out.String())
 	}
-	assertMissions(t, r.addrs["http"], filepath.Join(dir, "state"), w)
+	assertMissions(t, r.addrs["http"], filepath.Join(dir, "state"), w, e2eRobots)
 }
 
 // checkMosquittoACL publishes as each user on a topic and watches it as

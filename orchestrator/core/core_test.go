@@ -340,6 +340,7 @@ func TestHeadOn(t *testing.T) {
 	h.pl.backer = "r2"
 	h.must("r1", status(topics.StateMoving))
 	h.must("r2", status(topics.StateMoving))
+	faceToFace(h)
 	if _, err := h.send("r1", &topics.Event{Kind: topics.EventBlocked, Other: "ghost", Face: topics.FaceFront}); !errors.Is(err, ErrRejected) {
 		t.Fatalf("blocked by an unknown robot: %v", err)
 	}
@@ -351,8 +352,8 @@ func TestHeadOn(t *testing.T) {
 	if outs := h.must("r2", &topics.Event{Kind: topics.EventBlocked, Other: "r1", Face: topics.FaceFront}); len(outs) != 0 {
 		t.Fatalf("second report: %s", describe(outs))
 	}
-	h.must("r2", &topics.Pose{State: topics.StateBackingUp})
-	h.one(h.must("r2", &topics.Pose{State: topics.StateHolding}), "r1", topics.DirResume)
+	h.must("r2", facing("r2", topics.StateBackingUp))
+	h.one(h.must("r2", facing("r2", topics.StateHolding)), "r1", topics.DirResume)
 	// The waiter passes: its checkpoint frees the backer.
 	outs = h.must("r1", checkpoint(h.c.Epoch(), 0, 0, false))
 	h.one(outs, "r2", topics.DirResume)
@@ -381,6 +382,7 @@ func TestHeadOnNeverMovesALatchedRobot(t *testing.T) {
 			h.pl.backer = "r2" // the planner would have r2 back off
 			h.must("r1", status(topics.StateMoving))
 			h.must("r2", status(topics.StateMoving))
+			faceToFace(h)
 			switch latch {
 			case "stop":
 				must(h.c.Stop(h.now, "r2"))
@@ -403,6 +405,64 @@ func TestHeadOnNeverMovesALatchedRobot(t *testing.T) {
 			}
 			h.one(outs, "r1", topics.DirBackoff)
 		})
+	}
+}
+
+// A backoff drives blind: a robot with another robot close behind it is
+// not told to back off; the other robot of the head-on is, and when both
+// have a robot behind them, neither.
+func TestHeadOnNeverBacksIntoARobot(t *testing.T) {
+	const three = `
+arena: {diameter_m: 3}
+robots:
+  r1: {route: [0, 6, 3]}
+  r2: {route: [9, 3, 0]}
+  r3: {route: [4, 10]}
+`
+	behind := func(y float64) *topics.Pose {
+		x, theta := 0.0, 0.0
+		return &topics.Pose{State: topics.StateHolding, XM: &x, YM: &y, ThetaRad: &theta}
+	}
+	for _, tc := range []struct {
+		name   string
+		r3y    float64 // where r3 stands, facing +x, on the y axis
+		backer string
+	}{
+		{"nobody behind", 1.4, "r2"},
+		{"a robot behind r2", 0.62, "r1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "o.db")
+			withMap(t, path)
+			h := newHarness(t, Config{Missions: missionsFile(t, three), SilenceTimeout: time.Minute}, openStore(t, path))
+			h.pl.backer = "r2"
+			for _, id := range []string{"r1", "r2", "r3"} {
+				h.must(id, status(topics.StateMoving))
+			}
+			faceToFace(h)
+			h.must("r3", behind(tc.r3y))
+			outs := h.must("r1", &topics.Event{Kind: topics.EventBlocked, Other: "r2", Face: topics.FaceFront})
+			h.one(outs, tc.backer, topics.DirBackoff)
+		})
+	}
+	// A robot behind each: neither backs off.
+	path := filepath.Join(t.TempDir(), "o.db")
+	withMap(t, path)
+	const four = three + "  r4: {route: [5, 11]}\n"
+	h := newHarness(t, Config{Missions: missionsFile(t, four), SilenceTimeout: time.Minute}, openStore(t, path))
+	for _, id := range []string{"r1", "r2", "r3", "r4"} {
+		h.must(id, status(topics.StateMoving))
+	}
+	faceToFace(h)
+	h.must("r3", behind(0.62))
+	h.must("r4", behind(-0.62))
+	outs := h.must("r1", &topics.Event{Kind: topics.EventBlocked, Other: "r2", Face: topics.FaceFront})
+	for _, id := range []string{"r1", "r2"} {
+		for _, d := range directives(outs, id) {
+			if d.Kind == topics.DirBackoff {
+				t.Fatalf("%s told to back off into the robot behind it: %s", id, describe(outs))
+			}
+		}
 	}
 }
 

@@ -308,3 +308,20 @@ func (h *harness) routeThenResume(outs []Out, robot string) *topics.Directive {
 	}
 	return ds[0]
 }
+
+// faceToFace has r1 and r2 report poses 0.6 m apart, facing each other,
+// with nothing behind either: a head-on where either may back off.
+func faceToFace(h *harness) {
+	h.t.Helper()
+	h.must("r1", facing("r1", topics.StateMoving))
+	h.must("r2", facing("r2", topics.StateMoving))
+}
+
+// facing is id's pose in faceToFace, in state.
+func facing(id, state string) *topics.Pose {
+	x, y, theta := 0.0, -0.3, math.Pi/2
+	if id == "r2" {
+		y, theta = 0.3, -math.Pi/2
+	}
+	return &topics.Pose{State: state, XM: &x, YM: &y, ThetaRad: &theta}
+}

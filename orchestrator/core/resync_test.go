@@ -209,19 +209,20 @@ func TestBlockedAgain(t *testing.T) {
 	h.pl.backer = "r2"
 	h.must("r1", status(topics.StateMoving))
 	h.must("r2", status(topics.StateMoving))
+	faceToFace(h)
 	blocked := &topics.Event{Kind: topics.EventBlocked, Other: "r2", Face: topics.FaceFront}
 	outs := h.must("r1", blocked)
 	h.one(outs, "r2", topics.DirBackoff)
 	h.one(outs, "r1", topics.DirHold)
 	for i := 2; i <= 3; i++ {
-		h.must("r2", &topics.Pose{State: topics.StateBackingUp})
-		h.one(h.must("r2", &topics.Pose{State: topics.StateHolding}), "r1", topics.DirResume)
+		h.must("r2", facing("r2", topics.StateBackingUp))
+		h.one(h.must("r2", facing("r2", topics.StateHolding)), "r1", topics.DirResume)
 		outs = h.must("r1", blocked)
 		h.one(outs, "r2", topics.DirBackoff)
 		h.one(outs, "r1", topics.DirHold)
 	}
-	h.must("r2", &topics.Pose{State: topics.StateBackingUp})
-	h.one(h.must("r2", &topics.Pose{State: topics.StateHolding}), "r1", topics.DirResume)
+	h.must("r2", facing("r2", topics.StateBackingUp))
+	h.one(h.must("r2", facing("r2", topics.StateHolding)), "r1", topics.DirResume)
 	outs = h.must("r1", blocked)
 	h.one(outs, "r1", topics.DirBackoff) // roles swapped
 	if ds := directives(outs, "r2"); len(ds) != 2 || ds[0].Kind != topics.DirResume || ds[1].Kind != topics.DirHold {

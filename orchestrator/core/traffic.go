@@ -278,16 +278,54 @@ func (c *Core) blocked(now time.Time, id string, e *topics.Event) ([]Out, error)
 		c.log.Error().Str("backer", backer).Str("waiter", waiter).Msg("planner named other robots for a head-on; using ids")
 		backer, waiter = NoTraffic{}.HeadOn(now, id, other)
 	}
-	if c.latched(backer) {
-		if c.latched(waiter) {
+	if c.latched(backer) || !c.clearBehind(backer) {
+		if c.latched(waiter) || !c.clearBehind(waiter) {
 			// Both stopped by the operator: neither moves, and nothing
 			// will move them until the operator resumes one.
-			c.log.Info().Str("robot", id).Str("other", other).Msg("head-on between robots the operator stopped: neither backs off")
+			// Both stopped by the operator, or neither has room behind
+			// it: neither moves. Both hold; the head-on's timeouts free
+			// them to try again.
+			c.log.Info().Str("robot", id).Str("other", other).Msg("head-on: neither robot may back off (stopped by the operator, or another robot behind it): both wait")
 			return nil, nil
 		}
 		backer, waiter = waiter, backer // the operator's stop wins: the other backs off
 	}
 	return c.startHeadOn(now, backer, waiter), nil
+}
+
+// clearBehind reports whether id can back off BackoffM without reaching
+// another robot: no robot's last reported position lies in the strip behind
+// it, BackoffM plus a robot's length deep and two robots wide, widened by
+// what poses err by. A robot whose position or heading is unknown is not
+// clear: a backoff drives blind.
+func (c *Core) clearBehind(id string) bool {
+	rb, ok := c.reg.Get(id)
+	if !ok || rb.Pose == nil || rb.Pose.ThetaRad == nil {
+		return false
+	}
+	x, y, has := rb.Position()
+	if !has {
+		return false
+	}
+	const body, slack = 0.18, 0.12                                       // a robot's diameter; pose error
+	bx, by := -math.Cos(*rb.Pose.ThetaRad), -math.Sin(*rb.Pose.ThetaRad) // backwards
+	for _, other := range c.reg.IDs() {
+		if other == id {
+			continue
+		}
+		o, _ := c.reg.Get(other)
+		ox, oy, has := o.Position()
+		if !has {
+			continue
+		}
+		dx, dy := ox-x, oy-y
+		along := dx*bx + dy*by
+		across := math.Abs(-dx*by + dy*bx)
+		if along > -body && along < c.cfg.BackoffM+body+slack && across < body+slack {
+			return false
+		}
+	}
+	return true
 }
 
 // latched reports whether an operator's hold or stop, or the fleet stop,
@@ -315,11 +353,11 @@ func (c *Core) startHeadOn(now time.Time, backer, waiter string) []Out {
 
 // blockedAgain handles a freed waiter blocked again by its backer.
 func (c *Core) blockedAgain(now time.Time, h *headOn) []Out {
-	if c.latched(h.backer) {
-		if c.latched(h.waiter) {
-			return nil // neither may move: both wait for the operator
+	if c.latched(h.backer) || !c.clearBehind(h.backer) {
+		if c.latched(h.waiter) || !c.clearBehind(h.waiter) {
+			return nil // neither may move: both wait
 		}
-		c.log.Info().Str("backer", h.backer).Str("waiter", h.waiter).Msg("head-on: the backer is stopped by the operator, roles swapped")
+		c.log.Info().Str("backer", h.backer).Str("waiter", h.waiter).Msg("head-on: the backer may not back off (stopped by the operator, or a robot behind it), roles swapped")
 		outs := c.freeBacker(now, h)
 		return append(outs, c.startHeadOn(now, h.waiter, h.backer)...)
 	}
