@@ -61,5 +61,7 @@
 //     offline, or after HeadOnTimeout. A freed waiter blocked again by the
 //     same backer makes it back off again, up to MaxBackoffs, then the two
 //     swap roles. A robot the operator stopped or held, or the whole fleet
-//     stopped, never backs off: the other robot does, or neither.
+//     stopped, never backs off, nor one with another robot close behind it
+//     (by the last reported poses: a backoff drives blind): the other robot
+//     does, or neither.
 package core
