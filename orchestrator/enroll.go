@@ -40,9 +40,7 @@ func runEnroll(args []string, env environ, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("orchestrator enroll", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg config
-	fs.StringVar(&cfg.stateDir, "state-dir", defaultStateDir(env), "the orchestrator's state directory")
-	fs.StringVar(&cfg.configDir, "config-dir", env.configDir, "your read-only configuration (credentials.yaml, tls/)")
-	fs.StringVar(&cfg.credentials, "credentials", "", "the orchestrator's own credentials file (default STATE_DIR/credentials.yaml)")
+	stateFlags(fs, env, &cfg, true)
 	brokerURL := fs.String("broker", "", "the broker URL the robot dials, e.g. tls://192.168.4.10:8883 (comma-separated for a cluster)")
 	out := fs.String("out", "-", "where to write the bundle: a directory, or - for a .tar.gz on stdout")
 	fs.Usage = func() {

@@ -73,9 +73,7 @@ func runNATSAuth(args []string, env environ, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("orchestrator nats-auth", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg config
-	fs.StringVar(&cfg.stateDir, "state-dir", defaultStateDir(env), "the orchestrator's state directory")
-	fs.StringVar(&cfg.configDir, "config-dir", env.configDir, "your read-only configuration (credentials.yaml)")
-	fs.StringVar(&cfg.credentials, "credentials", "", "the orchestrator's own credentials file (default STATE_DIR/credentials.yaml)")
+	stateFlags(fs, env, &cfg, true)
 	out := fs.String("out", "-", "the file to write (- for stdout)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: orchestrator nats-auth [--credentials FILE] [--out auth.conf]")

@@ -56,6 +56,17 @@ func defaultStateDir(env environ) string {
 	return "./state"
 }
 
+// stateFlags adds the flags that find the orchestrator's files, shared by
+// the subcommands that read them: --state-dir, --config-dir and, with
+// credentials, --credentials.
+func stateFlags(fs *flag.FlagSet, env environ, cfg *config, credentials bool) {
+	fs.StringVar(&cfg.stateDir, "state-dir", defaultStateDir(env), "the orchestrator's state directory")
+	fs.StringVar(&cfg.configDir, "config-dir", env.configDir, "your read-only configuration (credentials.yaml, tls/): its files win")
+	if credentials {
+		fs.StringVar(&cfg.credentials, "credentials", "", "the orchestrator's own credentials file (default STATE_DIR/credentials.yaml)")
+	}
+}
+
 // config is the parsed command line.
 type config struct {
 	credentials         string

@@ -91,8 +91,7 @@ func runCA(args []string, env environ, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("orchestrator ca", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg := config{}
-	fs.StringVar(&cfg.stateDir, "state-dir", defaultStateDir(env), "the orchestrator's state directory")
-	fs.StringVar(&cfg.configDir, "config-dir", env.configDir, "the user's configuration directory (its tls/ wins)")
+	stateFlags(fs, env, &cfg, false)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
