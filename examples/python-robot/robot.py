@@ -243,11 +243,13 @@ class Link:
                 [("orchestrator/heartbeat", 0)]]
 
     def _subscribe(self, step, gen):
+        # Under the lock from SUBSCRIBE to noting its mid: a retry runs on a
+        # timer's thread, and its SUBACK may reach the network thread before
+        # subscribe() returns here.
         with self.lock:
             if gen != self.generation:
                 return
-        rc, mid = self.client.subscribe(self._steps()[step])
-        with self.lock:
+            rc, mid = self.client.subscribe(self._steps()[step])
             self.pending = (mid, step, gen)
 
     def _on_connect(self, client, userdata, flags, rc):

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -618,7 +619,7 @@ func (k *kit) reach(step int, mark int) error {
 		return m.Msg.(*topics.Checkpoint).Step == step
 	})
 	if !ok {
-		return k.abort("checkpoint", "no checkpoint of step %d (marker %d) within 60 s", step, id)
+		return k.abort("checkpoint", "no checkpoint of step %d (marker %d) within 60 s; %s", step, id, k.lastWords(mark))
 	}
 	cp := m.Msg.(*topics.Checkpoint)
 	k.res.check("checkpoint", cp.Marker == id && cp.Final == final && cp.Epoch == k.orch.epoch,
@@ -767,4 +768,37 @@ func (k *kit) phaseShutdown() error {
 	}
 	k.res.check("status", bye, "disconnects cleanly (DISCONNECT)", "no DISCONNECT after SIGTERM: the broker publishes its will instead")
 	return nil
+}
+
+// lastWords says what the robot last reported since mark, and where the
+// world has it: the facts a failed wait needs to be understood.
+func (k *kit) lastWords(mark int) string {
+	var out []string
+	if ms := k.rec.messages(mark, topics.KindStatus); len(ms) > 0 {
+		if st, ok := ms[len(ms)-1].Msg.(*topics.Status); ok {
+			out = append(out, fmt.Sprintf("last status %s %q (directive epoch %d seq %d, step %d)", st.State, st.Reason, st.Epoch, st.CmdSeq, st.Step))
+		}
+	} else {
+		out = append(out, "no status")
+	}
+	if ms := k.rec.messages(mark, topics.KindHeartbeat); len(ms) > 0 {
+		if hb, ok := ms[len(ms)-1].Msg.(*topics.Heartbeat); ok {
+			out = append(out, fmt.Sprintf("last heartbeat %s (route epoch %d seq %d, step %d)", hb.State, hb.RouteEpoch, hb.RouteSeq, hb.Step))
+		}
+	} else {
+		out = append(out, "no heartbeat")
+	}
+	var evs []string
+	for _, m := range k.rec.messages(mark, topics.KindEvents) {
+		if e := event(m); e != nil {
+			evs = append(evs, fmt.Sprintf("%s %d/%d %q", e.Kind, e.Epoch, e.CmdSeq, e.Detail))
+		}
+	}
+	out = append(out, fmt.Sprintf("events [%s]", strings.Join(evs[max(0, len(evs)-6):], "; ")))
+	if k.tr != nil {
+		if s, ok := k.tr.latest(); ok {
+			out = append(out, fmt.Sprintf("in the world at (%.2f, %.2f) commanding %.2f m/s %.2f rad/s", s.X, s.Y, s.CmdLin, s.CmdAng))
+		}
+	}
+	return strings.Join(out, ", ")
 }
