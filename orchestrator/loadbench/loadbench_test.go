@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -12,6 +14,19 @@ import (
 
 	"collaborate/internal/testkit"
 )
+
+// TestMain lets the test binary be the bare mochi broker that -mochi
+// starts (loadbench starts its own executable for it).
+func TestMain(m *testing.M) {
+	if addr := os.Getenv(bareMochiEnv); addr != "" {
+		if err := serveBareMochi(addr); err != nil {
+			fmt.Fprintln(os.Stderr, "bare mochi:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
 
 // TestQuick runs the whole benchmark in quick mode, small: both brokers
 // really started, real paho clients. It checks the table, and that nothing
@@ -26,13 +41,13 @@ func TestQuick(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var out, log bytes.Buffer
-	err := run(ctx, []string{"-quick", "-robots", "5", "-fanin-robots", "5", "-fanin-each", "100", "-duration", "2s"}, &out, &log)
+	err := run(ctx, []string{"-quick", "-mochi", "-robots", "5", "-fanin-robots", "5", "-fanin-each", "100", "-duration", "2s"}, &out, &log)
 	t.Logf("progress:\n%s", log.String())
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
 	t.Logf("table:\n%s", out.String())
-	rows := checkTable(t, out.String())
+	rows := checkTable(t, out.String(), collaborate, mosquittoName, mochiName)
 	wantRows := map[string]int{"fan-in 5×100": 3, "5 robots idle": 3, "5 robots × 20 Hz": 9, "5 robots × 50 Hz": 9}
 	seen := map[string]int{}
 	for _, r := range rows {
@@ -65,42 +80,52 @@ func TestQuick(t *testing.T) {
 type row struct {
 	load, metric string
 	values       []float64 // min, median, max of each broker
-	ratio        string
+	ratios       []string  // the first broker's median over each other's
 }
 
 var cells = regexp.MustCompile(` {2,}`)
 
 // checkTable parses the table: a header, then rows of a load, a metric,
-// min/median/max for each broker and a ratio.
-func checkTable(t *testing.T, table string) []row {
+// min/median/max for each broker and the ratios of the first broker's
+// median to the others'.
+func checkTable(t *testing.T, table string, brokers ...string) []row {
 	t.Helper()
 	lines := strings.Split(strings.TrimRight(table, "\n"), "\n")
-	head := "load  metric  collaborate min  median  max  mosquitto min  median  max  collaborate/mosquitto"
+	head := "load  metric"
+	for _, b := range brokers {
+		head += "  " + b + " min  median  max"
+	}
+	for _, b := range brokers[1:] {
+		head += "  " + brokers[0] + "/" + b
+	}
+	n := len(brokers)
 	if len(lines) < 2 || cells.ReplaceAllString(strings.TrimSpace(lines[0]), "  ") != head {
 		t.Fatalf("table header %q, want the columns %q", lines[0], head)
 	}
 	var rows []row
 	for _, line := range lines[1:] {
 		c := cells.Split(strings.TrimSpace(line), -1)
-		if len(c) != 9 {
-			t.Fatalf("row %q has %d cells, want 9", line, len(c))
+		if len(c) != 2+3*n+n-1 {
+			t.Fatalf("row %q has %d cells, want %d", line, len(c), 2+3*n+n-1)
 		}
-		r := row{load: c[0], metric: c[1], ratio: c[8]}
-		for _, s := range c[2:8] {
+		r := row{load: c[0], metric: c[1], ratios: c[2+3*n:]}
+		for _, s := range c[2 : 2+3*n] {
 			v, err := strconv.ParseFloat(s, 64)
 			if err != nil {
 				t.Fatalf("row %q: %q is not a number", line, s)
 			}
 			r.values = append(r.values, v)
 		}
-		for b := 0; b < 2; b++ {
+		for b := 0; b < n; b++ {
 			if lo, mid, hi := r.values[3*b], r.values[3*b+1], r.values[3*b+2]; lo > mid || mid > hi {
 				t.Errorf("row %q: min %v, median %v, max %v out of order", line, lo, mid, hi)
 			}
 		}
-		if r.ratio != "-" {
-			if _, err := strconv.ParseFloat(r.ratio, 64); err != nil {
-				t.Errorf("row %q: ratio %q", line, r.ratio)
+		for _, ratio := range r.ratios {
+			if ratio != "-" {
+				if _, err := strconv.ParseFloat(ratio, 64); err != nil {
+					t.Errorf("row %q: ratio %q", line, ratio)
+				}
 			}
 		}
 		rows = append(rows, r)
@@ -118,16 +143,16 @@ func TestTable(t *testing.T) {
 	}
 	var out bytes.Buffer
 	r.print(&out)
-	rows := checkTable(t, out.String())
+	rows := checkTable(t, out.String(), collaborate, mosquittoName)
 	want := []row{
-		{load: "fan-in 2×2", metric: mDelivered, values: []float64{100, 200, 300, 200, 400, 600}, ratio: "0.50"},
-		{load: "fan-in 2×2", metric: mLost, values: []float64{0, 1, 2, 0, 0, 0}, ratio: "-"},
+		{load: "fan-in 2×2", metric: mDelivered, values: []float64{100, 200, 300, 200, 400, 600}, ratios: []string{"0.50"}},
+		{load: "fan-in 2×2", metric: mLost, values: []float64{0, 1, 2, 0, 0, 0}, ratios: []string{"-"}},
 	}
 	if len(rows) != len(want) {
 		t.Fatalf("rows %+v, want %+v\n%s", rows, want, out.String())
 	}
 	for i := range want {
-		if rows[i].load != want[i].load || rows[i].metric != want[i].metric || rows[i].ratio != want[i].ratio ||
+		if rows[i].load != want[i].load || rows[i].metric != want[i].metric || !slices.Equal(rows[i].ratios, want[i].ratios) ||
 			!slices.Equal(rows[i].values, want[i].values) {
 			t.Errorf("row %d: %+v, want %+v", i, rows[i], want[i])
 		}

@@ -62,14 +62,16 @@ func format(v float64) string {
 }
 
 // print writes the table: per load and metric, min / median / max of each
-// broker over its rounds, and the ratio of the medians, the first broker's
-// over the second's ("-" when the second's is 0).
+// broker over its rounds, and the ratios of the medians, the first
+// broker's over each other's ("-" when the other's is 0).
 func (r *results) print(w io.Writer) {
 	head := []string{"load", "metric"}
 	for _, b := range r.brokers {
 		head = append(head, b+" min", "median", "max")
 	}
-	head = append(head, strings.Join(r.brokers, "/"))
+	for _, b := range r.brokers[1:] {
+		head = append(head, r.brokers[0]+"/"+b)
+	}
 	rows := [][]string{head}
 	for _, l := range r.loads {
 		for _, metric := range l.metrics {
@@ -85,11 +87,14 @@ func (r *results) print(w io.Writer) {
 				row = append(row, format(v[0]), format(median(v)), format(v[len(v)-1]))
 				medians = append(medians, median(v))
 			}
-			ratio := "-"
-			if len(medians) == 2 && medians[1] != 0 && !math.IsNaN(medians[0]) && !math.IsNaN(medians[1]) {
-				ratio = strconv.FormatFloat(medians[0]/medians[1], 'f', 2, 64)
+			for _, m := range medians[1:] {
+				ratio := "-"
+				if m != 0 && !math.IsNaN(medians[0]) && !math.IsNaN(m) {
+					ratio = strconv.FormatFloat(medians[0]/m, 'f', 2, 64)
+				}
+				row = append(row, ratio)
 			}
-			rows = append(rows, append(row, ratio))
+			rows = append(rows, row)
 		}
 	}
 	width := make([]int, len(head))

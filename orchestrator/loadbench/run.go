@@ -24,6 +24,7 @@ type config struct {
 	orch        string // orchestrator binary; empty: build it
 	mosquitto   string
 	keep        bool // keep the work directory
+	mochi       bool // a third broker: bare mochi, the floor of collaborate's
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -39,6 +40,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.faninEach, "fanin-each", 2000, "poses each robot bursts in the fan-in load")
 	fs.StringVar(&c.orch, "orchestrator", "", "orchestrator binary (default: go build collaborate/orchestrator)")
 	fs.StringVar(&c.mosquitto, "mosquitto", "mosquitto", "mosquitto binary")
+	fs.BoolVar(&c.mochi, "mochi", false, "also run a bare mochi broker (no accounts, no ACL, no orchestrator): what the embedded broker costs before collaborate's work")
 	fs.BoolVar(&c.keep, "keep", false, "keep the work directory (logs, configs) and print where it is")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -131,7 +133,13 @@ func bench(ctx context.Context, cfg config, log io.Writer) (*results, error) {
 	for _, hz := range cfg.rates {
 		loads = append(loads, rateLoad(cfg, hz))
 	}
-	res := &results{brokers: []string{collaborate, mosquittoName}}
+	if cfg.mochi {
+		brokers = append(brokers, brokerKind{name: mochiName, start: startBareMochi})
+	}
+	res := &results{}
+	for _, b := range brokers {
+		res.brokers = append(res.brokers, b.name)
+	}
 	for _, l := range loads {
 		res.loads = append(res.loads, l)
 		for r := 1; r <= cfg.rounds; r++ {
