@@ -30,8 +30,13 @@
 //   - 200 robots at 50 Hz: the same, and robots disconnected (paho's
 //     connection-lost callbacks).
 //
-// For each metric it prints min/median/max per broker and the ratio of the
-// medians, collaborate/mosquitto. The load generator runs on the same
+// With -mochi a third broker runs in the same rounds: bare mochi (this
+// program started again as one), with mochi's default capabilities and
+// every client and topic allowed, nothing of collaborate's: the floor under
+// the embedded broker's figures.
+//
+// For each metric it prints min/median/max per broker and the ratios of the
+// medians, collaborate/mosquitto (and collaborate/mochi). The load generator runs on the same
 // machine as the broker: compare ratios, not absolute figures, between
 // machines.
 package main
