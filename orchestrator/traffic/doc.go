@@ -22,9 +22,11 @@
 //     left of it (from BackMarginM behind its robot to its end) comes within
 //     move of, either it ranks below L and L does not end within still of
 //     its way, or it ranks above L, does not end within still of what is
-//     left of L, and L's robot can still stop short of it (it is held, or
-//     its gate for the new leg lies at least StopAllowanceM+aheadMarginM
-//     ahead of it);
+//     left of L, and L's robot can still stop short of it (it is held and
+//     the new leg keeps move from it, as from a moving robot: at still its
+//     face would lie in the passing robot's reflex corridor; or its gate
+//     for the new leg lies at least StopAllowanceM+aheadMarginM ahead of
+//     it);
 //  3. the deadlock check passes (deadlock.go).
 //
 // A robot's gate is StopAllowanceM short of where its way first comes within

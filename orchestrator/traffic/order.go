@@ -67,7 +67,11 @@ func (p *Reserver) place(r *Robot, a, b Point, f *fleetIndex, self int, work flo
 		held := p.robots[o.ID].atGate != nil
 		c.above = pointSegDist(b, oa, ob) >= still
 		if held {
-			c.above = c.above && pointSegDist(o.Pos, a, b) >= still
+			// It passes the held robot as far as another moving one: at
+			// still, the held robot's face would lie inside the passing
+			// robot's reflex corridor once either strays, and the
+			// passing robot would stop for the robot that waits for it.
+			c.above = c.above && pointSegDist(o.Pos, a, b) >= move
 		} else {
 			c.above = c.above && d+p.cfg.StopAllowanceM+aheadMarginM <= fIn
 		}

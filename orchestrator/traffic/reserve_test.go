@@ -513,3 +513,36 @@ func TestStopSpots(t *testing.T) {
 		t.Fatalf("approach stop %v, want %v", got[0], want)
 	}
 }
+
+// A new leg passes a robot held at its gate as far as it would pass a
+// moving one (move, 0.30 m centre to centre), not a standing one (still):
+// at still, the held robot's face lies inside the passing robot's reflex
+// corridor once either strays, and the passing robot stops for the very
+// robot that waits for it, again after every backoff.
+func TestReserverPassesAHeldRobotAsFarAsAMovingOne(t *testing.T) {
+	p := NewReserver(ReserverConfig{})
+	rs := []Robot{robotAt("a", spot(0), 6, 0)}
+	p.Plan(t0, rs)
+	st := p.robots["a"]
+	if st.leg == nil {
+		t.Fatal("a's leg not reserved")
+	}
+	end := st.leg.B
+	rs[0].Pos = lerp(st.leg.A, end, 0.3) // on its way, then held at a gate
+	st.atGate = &Order{Robot: "a", Hold: true}
+	// c's leg runs through a's end (c cannot wait for a: a will stand in
+	// its way) and passes a 0.27 m off: between still (0.24) and move.
+	phi := math.Asin(0.27 / end.dist(rs[0].Pos))
+	u := rs[0].Pos.sub(end).scale(1 / end.dist(rs[0].Pos))
+	dir := Point{u.X*math.Cos(phi) - u.Y*math.Sin(phi), u.X*math.Sin(phi) + u.Y*math.Cos(phi)}
+	from, to := end.add(dir.scale(2.0)), end.sub(dir.scale(0.5))
+	if d := pointSegDist(rs[0].Pos, from, to); math.Abs(d-0.27) > 0.005 {
+		t.Fatalf("test geometry: c's leg passes a %.3f m off, want 0.27", d)
+	}
+	robots := p.ingest(t0.Add(100*time.Millisecond), []Robot{rs[0], robotAt("c", from, 3)})
+	self := slices.IndexFunc(robots, func(r *Robot) bool { return r.ID == "c" })
+	_, blocker, _ := p.place(robots[self], from, to, p.index(robots), self, 1)
+	if blocker != "a" {
+		t.Fatalf("c's leg placed past the held robot a at 0.27 m (blocker %q), want it refused", blocker)
+	}
+}
