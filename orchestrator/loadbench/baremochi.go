@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
@@ -53,35 +52,9 @@ func startBareMochi(ctx context.Context, dir string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		addr := fmt.Sprintf("127.0.0.1:%d", port)
-		logPath := filepath.Join(dir, fmt.Sprintf("mochi-%d.log", attempt))
-		logf, err := os.Create(logPath)
-		if err != nil {
-			return nil, err
-		}
+	return startOnPort(ctx, dir, mochiName, func(port int) (*exec.Cmd, error) {
 		cmd := exec.Command(self)
-		cmd.Env = append(os.Environ(), bareMochiEnv+"="+addr)
-		cmd.Stdout, cmd.Stderr = logf, logf
-		err = cmd.Start()
-		logf.Close()
-		if err != nil {
-			return nil, err
-		}
-		s := &server{name: mochiName, url: "tcp://" + addr, cmd: cmd, exited: make(chan error, 1), log: logPath}
-		go func() { s.exited <- cmd.Wait() }()
-		if lastErr = s.waitListening(ctx, addr); lastErr == nil {
-			return s, nil
-		}
-		_ = s.stop()
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-	}
-	return nil, fmt.Errorf("bare mochi did not start in 3 attempts: %w", lastErr)
+		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=127.0.0.1:%d", bareMochiEnv, port))
+		return cmd, nil
+	})
 }

@@ -228,19 +228,13 @@ func startOrchestrator(ctx context.Context, dir, bin, credentials string) (*serv
 }
 
 // startMosquitto runs mosquitto with deploy/mosquitto's configuration,
-// moved to a loopback port chosen now. Another process may take the port
-// between the choice and mosquitto's bind: then it tries another.
+// moved to a loopback port chosen now.
 func startMosquitto(ctx context.Context, dir, bin, root, passwd string) (*server, error) {
 	data := filepath.Join(dir, "mosquitto-data")
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return nil, err
 	}
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			return nil, err
-		}
+	return startOnPort(ctx, dir, mosquittoName, func(port int) (*exec.Cmd, error) {
 		conf, err := mosquittoConf(root, port, passwd, data)
 		if err != nil {
 			return nil, err
@@ -249,22 +243,40 @@ func startMosquitto(ctx context.Context, dir, bin, root, passwd string) (*server
 		if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
 			return nil, err
 		}
-		logPath := filepath.Join(dir, fmt.Sprintf("mosquitto-%d.log", attempt))
+		return exec.Command(bin, "-c", confPath), nil
+	})
+}
+
+// startOnPort starts the command that cmdFor makes for a loopback port
+// chosen now, its output in a log file, and waits until it listens.
+// Another process may take the port between the choice and the bind:
+// then it tries another, three times in all.
+func startOnPort(ctx context.Context, dir, name string, cmdFor func(port int) (*exec.Cmd, error)) (*server, error) {
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		cmd, err := cmdFor(port)
+		if err != nil {
+			return nil, err
+		}
+		logPath := filepath.Join(dir, fmt.Sprintf("%s-%d.log", name, attempt))
 		logf, err := os.Create(logPath)
 		if err != nil {
 			return nil, err
 		}
-		cmd := exec.Command(bin, "-c", confPath)
 		cmd.Stdout, cmd.Stderr = logf, logf
 		err = cmd.Start()
 		logf.Close()
 		if err != nil {
 			return nil, err
 		}
-		s := &server{name: mosquittoName, url: fmt.Sprintf("tcp://127.0.0.1:%d", port), cmd: cmd,
-			exited: make(chan error, 1), log: logPath}
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		s := &server{name: name, url: "tcp://" + addr, cmd: cmd, exited: make(chan error, 1), log: logPath}
 		go func() { s.exited <- cmd.Wait() }()
-		if lastErr = s.waitListening(ctx, fmt.Sprintf("127.0.0.1:%d", port)); lastErr == nil {
+		if lastErr = s.waitListening(ctx, addr); lastErr == nil {
 			return s, nil
 		}
 		_ = s.stop()
@@ -272,7 +284,7 @@ func startMosquitto(ctx context.Context, dir, bin, root, passwd string) (*server
 			return nil, ctx.Err()
 		}
 	}
-	return nil, fmt.Errorf("mosquitto did not start in 3 attempts: %w", lastErr)
+	return nil, fmt.Errorf("%s did not start in 3 attempts: %w", name, lastErr)
 }
 
 func (s *server) waitListening(ctx context.Context, addr string) error {
