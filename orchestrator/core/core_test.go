@@ -353,7 +353,14 @@ func TestHeadOn(t *testing.T) {
 		t.Fatalf("second report: %s", describe(outs))
 	}
 	h.must("r2", facing("r2", topics.StateBackingUp))
+	if len(h.pl.yields) != 0 {
+		t.Fatalf("Yield asked while the backer backs off: %v", h.pl.yields)
+	}
 	h.one(h.must("r2", facing("r2", topics.StateHolding)), "r1", topics.DirResume)
+	// The backer stands, held: the planner may let the waiter go first.
+	if want := [][2]string{{"r2", "r1"}}; !slices.Equal(h.pl.yields, want) {
+		t.Fatalf("Yield calls %v, want %v", h.pl.yields, want)
+	}
 	// The waiter passes: its checkpoint frees the backer.
 	outs = h.must("r1", checkpoint(h.c.Epoch(), 0, 0, false))
 	h.one(outs, "r2", topics.DirResume)

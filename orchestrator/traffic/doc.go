@@ -14,19 +14,23 @@
 // reserved legs are ranked. With still = RobotDiameterM+StaticMarginM and
 // move = RobotDiameterM+CorridorMarginM, a leg is reserved when:
 //
-//  1. it keeps still from every robot standing (one without a reserved leg,
-//     taken to be where its last leg ended, not where its pose says; one
-//     this planner never drove is at its mission's start while its pose
-//     stays within startTrustM of it, else where its pose says);
+//  1. it keeps move from every robot standing, as from a moving one (at
+//     still the standing robot's face would lie in the passing robot's
+//     reflex corridor), and still once the fleet is stalled (see No
+//     deadlock). A robot standing is one without a reserved leg, taken to
+//     be where its last leg ended, not where its pose says; one this
+//     planner never drove is at its mission's start while its pose stays
+//     within startTrustM of it, else where its pose says;
 //  2. it finds a rank among the reserved legs: for every leg L that what is
 //     left of it (from BackMarginM behind its robot to its end) comes within
-//     move of, either it ranks below L and L does not end within still of
-//     its way, or it ranks above L, does not end within still of what is
+//     move of, either it ranks below L and L does not end within move of
+//     its way, or it ranks above L, does not end within move of what is
 //     left of L, and L's robot can still stop short of it (it is held and
-//     the new leg keeps move from it, as from a moving robot: at still its
-//     face would lie in the passing robot's reflex corridor; or its gate
-//     for the new leg lies at least StopAllowanceM+aheadMarginM ahead of
-//     it);
+//     the new leg keeps move from it; or its gate for the new leg lies at
+//     least StopAllowanceM+aheadMarginM ahead of it). Robots stand at the
+//     ends of their legs, perhaps held there for their next leg, and a
+//     robot held at its gate stands too: each is passed as a moving robot,
+//     as in rule 1;
 //  3. the deadlock check passes (deadlock.go).
 //
 // A robot's gate is StopAllowanceM short of where its way first comes within
@@ -55,21 +59,31 @@
 // between reserved legs; the robots' face reflex is a second, local defence.
 // When robots report one anyway (a robot held at its gate with its front
 // near a higher leg's way), the robot on the lower leg backs off (HeadOn).
+// When it cannot (a robot close behind it), the other backs off, and the
+// two would wait for each other when the one on the lower leg stands at
+// its gate (for the other, or for a leg that waits for the other) and the
+// other stopped for it (it stands nearer the other's way than planned:
+// poses err). So once the other has backed off and stands, held, the
+// waiting robot's leg is placed again, as a new leg, at the other's rank
+// or higher, with the other held where it stands (Yield); the other then
+// waits at its new gate.
 //
 // # No deadlock
 //
 // Every reserved leg ends (its robot online): the highest waits for nothing
 // (no gate; nobody comes to stand in its way, since lower robots stop at
 // their gates), so its robot drives it to its end, and then the next one is
-// highest. A new leg may rank above older ones, but the missions
-// have finitely many legs. Every reservation keeps a witness: with every
+// highest. A new leg may rank above older ones, and Yield may move a leg
+// above another (never back), but the missions have finitely many legs. Every reservation keeps a witness: with every
 // reserved leg driven to its end, an order of single legs, one robot moving
 // at a time and the others standing, that finishes every route. When no leg
 // is reserved, the robots stand where the witness put them, its first leg
 // is clear of all of them, and the rest of it still holds: that leg is
 // reserved (the kept witness is replayed first, with half the slack,
 // SafetySlackM, that a new one needs, since robots stop a centimetre or two
-// off their spots). So some robot always gets a leg, and every mission ends.
+// off their spots; the witness keeps still, not move, from robots standing,
+// so its leg may wait until StallAfter, when rule 1 takes still). So some
+// robot always gets a leg, and every mission ends.
 // The search for a witness is greedy (robots that can finish alone and then
 // stand in nobody's way run to the end; else the first robot, by priority,
 // whose next leg is clear moves one leg): a failure does not prove that no

@@ -29,14 +29,20 @@ const aheadMarginM = 0.05
 
 // place finds the rank of a new leg a->b of robot r (index self in f):
 // its slot among the reserved legs, highest first, or the robot in its
-// way. A leg never comes near a robot standing still. Among the reserved
-// legs it comes near, it ranks below those it can wait for and above those
-// that can still stop short of it, and the slot is the one whose waits, by
-// estimate, cost least. With Queue it always ranks last.
-func (p *Reserver) place(r *Robot, a, b Point, f *fleetIndex, self int, work float64) (slot int, blocker string, at Point) {
+// way. A leg passes a robot standing still as far as a moving one (move),
+// or, when the fleet is stalled, at still (see standingClearance). Among
+// the reserved legs it comes near, it ranks below those it can wait for
+// and above those that can still stop short of it, and the slot is the one
+// whose waits, by estimate, cost least. With Queue it always ranks last.
+func (p *Reserver) place(r *Robot, a, b Point, f *fleetIndex, self int, work float64, stalled bool) (slot int, blocker string, at Point) {
+	return p.placeAbove(r, a, b, f, self, work, stalled, len(f.moving))
+}
+
+// placeAbove is place with the slot at most lowest.
+func (p *Reserver) placeAbove(r *Robot, a, b Point, f *fleetIndex, self int, work float64, stalled bool, lowest int) (slot int, blocker string, at Point) {
 	still := p.cfg.RobotDiameterM + p.cfg.StaticMarginM
 	move := p.cfg.RobotDiameterM + p.cfg.CorridorMarginM
-	if k := f.standing.inWay(a, b, still, self, f.posOf); k >= 0 {
+	if k := f.standing.inWay(a, b, p.standingClearance(stalled), self, f.posOf); k >= 0 {
 		return 0, f.robots[k].ID, f.robots[k].Pos
 	}
 	v := p.cfg.CruiseMps
@@ -51,10 +57,14 @@ func (p *Reserver) place(r *Robot, a, b Point, f *fleetIndex, self int, work flo
 		}
 		c := conflict{rank: rank, id: o.ID, at: midpoint(oa, ob)}
 		// Below: it waits short of lo until o has passed; o must then not
-		// stand in its way at the end of its leg.
-		c.below = pointSegDist(l.B, a, b) >= still
+		// stand in its way at the end of its leg, and stands there as far
+		// from it as a moving robot: o may be held there for its next leg,
+		// and at still its face would lie in the passing robot's reflex
+		// corridor once either strays; the passing robot would stop for
+		// it, and o wait for the passing robot.
+		c.below = pointSegDist(l.B, a, b) >= move
 		if p.cfg.Queue {
-			c.below = c.below && lo-p.cfg.StopAllowanceM >= queueMinRunM
+			c.below = pointSegDist(l.B, a, b) >= still && lo-p.cfg.StopAllowanceM >= queueMinRunM
 			cs = append(cs, c)
 			continue
 		}
@@ -65,7 +75,7 @@ func (p *Reserver) place(r *Robot, a, b Point, f *fleetIndex, self int, work flo
 		fIn, fOut := off+flo, off+fhi
 		d := done(l, o.Pos)
 		held := p.robots[o.ID].atGate != nil
-		c.above = pointSegDist(b, oa, ob) >= still
+		c.above = pointSegDist(b, oa, ob) >= move // as below: o passes it
 		if held {
 			// It passes the held robot as far as another moving one: at
 			// still, the held robot's face would lie inside the passing
@@ -90,7 +100,7 @@ func (p *Reserver) place(r *Robot, a, b Point, f *fleetIndex, self int, work flo
 	}
 	n := len(f.moving)
 	best, bestCost := -1, math.Inf(1)
-	for k := n; k >= 0; k-- {
+	for k := min(n, lowest); k >= 0; k-- {
 		if p.cfg.Queue && k < n {
 			break
 		}
@@ -118,6 +128,21 @@ func (p *Reserver) place(r *Robot, a, b Point, f *fleetIndex, self int, work flo
 		}
 	}
 	return 0, cs[0].id, cs[0].at
+}
+
+// standingClearance is how far a new leg keeps from a robot standing
+// still: move, as from a moving robot, since at still (the least that
+// keeps bodies apart) the standing robot's face lies inside the passing
+// robot's reflex corridor once either strays, and the passing robot stops
+// for a robot that may be waiting for it. When the fleet is stalled, still:
+// the deadlock check's witness keeps its first leg still plus half its
+// slack from every robot standing, so that leg is reserved then (see the
+// package doc), and it is safe.
+func (p *Reserver) standingClearance(stalled bool) float64 {
+	if stalled || p.cfg.Queue {
+		return p.cfg.RobotDiameterM + p.cfg.StaticMarginM
+	}
+	return p.cfg.RobotDiameterM + p.cfg.CorridorMarginM
 }
 
 // setOffM: a robot less than this along its leg has not set off yet, for

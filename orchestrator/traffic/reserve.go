@@ -16,10 +16,14 @@ type ReserverConfig struct {
 	// reserved legs: it covers how far a robot strays from its straight
 	// leg. Default 0.12.
 	CorridorMarginM float64
-	// StaticMarginM is added to the diameter between a reserved leg and a
-	// robot standing still, whose position is known. Default 0.06: the
-	// side of a standing robot is then 0.15 m or more from the path, clear
-	// of the robots' face reflex (robot/pilot ReflexHalfWidthM, 0.12 m).
+	// StaticMarginM is added to the diameter between a leg and a robot
+	// standing still, whose position is known, in the deadlock check and
+	// when the fleet is stalled: the least that keeps bodies apart. Default
+	// 0.06. Otherwise a new leg passes a standing robot as far as a moving
+	// one (CorridorMarginM): at 0.06 the standing robot's side is 0.15 m
+	// from the path, and a robot straying 0.06 m towards it sees its face
+	// inside the face reflex's corridor (robot/pilot ReflexHalfWidthM,
+	// 0.12 m) and stops.
 	StaticMarginM float64
 	// SafetySlackM is added to the clearances in the deadlock check: robots
 	// stop a few centimetres off their planned stop points, and a fleet found
@@ -112,6 +116,9 @@ type resLeg struct {
 	gate    float64
 	gatedBy string
 	gateAt  Point
+	// promotedOver is the robot whose leg this one was moved above after
+	// a head-on (yield); that robot's leg is never moved back above it.
+	promotedOver string
 }
 
 type resRobot struct {
@@ -128,7 +135,8 @@ type resRobot struct {
 	// unsafe is the fleet's version (plus one) when the deadlock check last
 	// refused its next leg: until the fleet changes, it would refuse again.
 	unsafe       uint64
-	online, done bool // as last seen
+	online, done bool  // as last seen
+	pos          Point // where the planner took it to be, as last seen
 }
 
 // Reserver is the reservation planner; the package doc says why it cannot
@@ -148,6 +156,9 @@ type Reserver struct {
 	// version counts the changes the deadlock check depends on: legs
 	// reserved and ended, robots coming and going, online or not.
 	version uint64
+	// last is the robots of the last Plan call, as the planner took them
+	// (HeadOn places a leg again among them).
+	last []*Robot
 	// Trace, when set, is told of every reserved leg and where the planner
 	// believes every robot stands (for debugging a run).
 	Trace func(string)
@@ -193,7 +204,8 @@ func (p *Reserver) Holds() map[string]Order {
 // them; when robots report one anyway (a robot off its leg, or one waiting
 // at its gate whose front a higher leg passes close to), the robot on the
 // lower-ranked leg backs off: it is the one that yields in the plan, and
-// backing off clears the way of the leg that goes first. Otherwise the one
+// backing off clears the way of the leg that goes first (when it cannot,
+// the core has the other back off, and then calls Yield). Otherwise the one
 // that came later backs off.
 func (p *Reserver) HeadOn(_ time.Time, a, b string) (string, string) {
 	if a == b || a == "" || b == "" {
@@ -212,6 +224,73 @@ func (p *Reserver) HeadOn(_ time.Time, a, b string) (string, string) {
 		return b, a
 	}
 	return a, b
+}
+
+// Yield is told that robot stopped stands still, held by the core until
+// goer has passed (a head-on's backer that has backed off, and its
+// waiter), and reports whether goer's leg now goes first. When goer stands
+// waiting at its gate (for stopped, or for a leg that waits for stopped),
+// while stopped stopped for goer (its face reflex: goer stands nearer its
+// way than planned, poses err), each waits for the other: goer's leg is
+// placed again as a new leg would be (rules 1 and 2, as of the last Plan
+// call), at stopped's rank or higher, with stopped held where it stands,
+// and only if stopped's leg was not itself moved above goer's (they never
+// swap back). The legs it now ranks above can stop short of it, as for any
+// new leg; stopped is gated by it where it stands. The deadlock check's
+// witness does not depend on ranks, so it still holds. Called while the
+// head-on's backer still backs off, it would take the backer to be where
+// it was last seen: the core calls it once the backer has stopped.
+//
+// goer may wait for a robot that waits, at its gate, for stopped's leg,
+// and stands in goer's way: so every robot held at its gate below stopped
+// is tried, highest first. Yield reports whether it moved goer's leg above
+// stopped's in this call.
+func (p *Reserver) Yield(_ time.Time, stopped, goer string) bool {
+	ih := slices.Index(p.ranked, stopped)
+	if ih < 0 {
+		return false
+	}
+	moved := false
+	for _, id := range slices.Clone(p.ranked[ih+1:]) {
+		if p.robots[id].atGate != nil && p.yield(stopped, id) && id == goer {
+			moved = true
+		}
+	}
+	return moved
+}
+
+func (p *Reserver) yield(hi, lo string) bool {
+	sh, sl := p.robots[hi], p.robots[lo]
+	if p.cfg.Queue || sh == nil || sl == nil || sh.leg == nil || sl.leg == nil ||
+		sl.atGate == nil || sh.leg.promotedOver == lo {
+		return false
+	}
+	ih, il := slices.Index(p.ranked, hi), slices.Index(p.ranked, lo)
+	self := slices.IndexFunc(p.last, func(r *Robot) bool { return r.ID == lo })
+	if ih < 0 || il <= ih || self < 0 {
+		return false
+	}
+	r := p.last[self]
+	ll := sl.leg
+	a := lerp(ll.A, ll.B, closestOnSeg(r.Pos, ll.A, ll.B))
+	ranked := p.ranked
+	p.ranked = slices.Delete(slices.Clone(ranked), il, il+1)
+	held := sh.atGate
+	if held == nil {
+		sh.atGate = &Order{Robot: hi, Hold: true}
+	}
+	f := p.index(p.last)
+	slot, blocker, _ := p.placeAbove(r, a, ll.B, f, self, 0, false, ih)
+	sh.atGate = held
+	if blocker != "" {
+		p.ranked = ranked
+		return false
+	}
+	p.ranked = slices.Insert(p.ranked, slot, lo)
+	ll.promotedOver = hi
+	p.version++
+	p.stats.Yields++
+	return true
 }
 
 // before orders robots by first appearance, then id.
@@ -413,6 +492,7 @@ func (p *Reserver) ingest(now time.Time, in []Robot) []*Robot {
 		return st == nil || st.leg == nil
 	})
 	sort.Slice(robots, func(i, j int) bool { return p.before(robots[i].ID, robots[j].ID) })
+	p.last = robots
 	return robots
 }
 
@@ -456,7 +536,7 @@ func (p *Reserver) grant(now time.Time, robots []*Robot, f *fleetIndex) []Order 
 		st := p.robots[r.ID]
 		a, b := r.Pos, c.stops[0]
 		full := p.cfg.Queue && grants > 0
-		slot, blocker, at := p.place(r, a, b, f, c.i, c.work)
+		slot, blocker, at := p.place(r, a, b, f, c.i, c.work, stalled)
 
 		var witness []string
 		if blocker == "" && !full && !stalled {

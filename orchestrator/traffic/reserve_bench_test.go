@@ -47,7 +47,7 @@ func BenchmarkReserverConflictCheck(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				f := p.index(ptrs)
 				for k, r := range ptrs {
-					if _, who, _ := p.place(r, r.Pos, stops[k], f, k, 0); who != "" {
+					if _, who, _ := p.place(r, r.Pos, stops[k], f, k, 0, false); who != "" {
 						blocked++
 					}
 				}
