@@ -435,7 +435,8 @@ func (c *Core) yield(now time.Time, h *headOn) {
 	if !ok || h.waiterFreed.IsZero() {
 		return
 	}
-	if y.Yield(now, h.backer, h.waiter) {
+	if y.Yield(now, h.backer, h.waiter) && !h.yielded {
+		h.yielded = true
 		c.log.Info().Str("robot", h.waiter).Str("stopped", h.backer).
 			Msg("head-on: the waiter's leg goes first, past the backer held where it stands")
 	}

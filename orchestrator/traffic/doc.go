@@ -63,10 +63,11 @@
 // two would wait for each other when the one on the lower leg stands at
 // its gate (for the other, or for a leg that waits for the other) and the
 // other stopped for it (it stands nearer the other's way than planned:
-// poses err). So once the other has backed off and stands, held, the
-// waiting robot's leg is placed again, as a new leg, at the other's rank
-// or higher, with the other held where it stands (Yield); the other then
-// waits at its new gate.
+// poses err). So once the other has backed off and stands, held, every
+// robot waiting at its gate below it has its leg placed again, as a new
+// leg, at the other's rank or higher, with the other held where it stands,
+// but above no leg whose robot may be moving (Yield): all the robots it
+// then ranks above stand, and are gated where they stand.
 //
 // # No deadlock
 //

@@ -2,6 +2,7 @@ package traffic
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -157,8 +158,10 @@ type Reserver struct {
 	// reserved and ended, robots coming and going, online or not.
 	version uint64
 	// last is the robots of the last Plan call, as the planner took them
-	// (HeadOn places a leg again among them).
-	last []*Robot
+	// (yield places a leg again among them), and yields the robots that
+	// Yield was told stand, held, since.
+	last   []*Robot
+	yields map[string]bool
 	// Trace, when set, is told of every reserved leg and where the planner
 	// believes every robot stands (for debugging a run).
 	Trace func(string)
@@ -228,35 +231,44 @@ func (p *Reserver) HeadOn(_ time.Time, a, b string) (string, string) {
 
 // Yield is told that robot stopped stands still, held by the core until
 // goer has passed (a head-on's backer that has backed off, and its
-// waiter), and reports whether goer's leg now goes first. When goer stands
-// waiting at its gate (for stopped, or for a leg that waits for stopped),
-// while stopped stopped for goer (its face reflex: goer stands nearer its
-// way than planned, poses err), each waits for the other: goer's leg is
-// placed again as a new leg would be (rules 1 and 2, as of the last Plan
-// call), at stopped's rank or higher, with stopped held where it stands,
-// and only if stopped's leg was not itself moved above goer's (they never
-// swap back). The legs it now ranks above can stop short of it, as for any
-// new leg; stopped is gated by it where it stands. The deadlock check's
-// witness does not depend on ranks, so it still holds. Called while the
-// head-on's backer still backs off, it would take the backer to be where
-// it was last seen: the core calls it once the backer has stopped.
-//
-// goer may wait for a robot that waits, at its gate, for stopped's leg,
-// and stands in goer's way: so every robot held at its gate below stopped
-// is tried, highest first. Yield reports whether it moved goer's leg above
-// stopped's in this call.
+// waiter); the core tells it again on every tick while that holds. When
+// goer stands waiting at its gate (for stopped, or for a robot that waits
+// for stopped), while stopped stopped for goer (its face reflex: goer
+// stands nearer its way than planned, poses err), each waits for the
+// other. So at the next Plan call, with the positions of that call, every
+// robot held at its gate below stopped (goer among them) has its leg
+// placed again as a new leg would be (rules 1 and 2), at stopped's rank or
+// higher, with stopped held where it stands, and above no leg whose robot
+// may be moving; and only if stopped's leg was not itself moved above it
+// (they never swap back). Every robot it then ranks above stands, held
+// (stopped by the core, the others by their gates), and the planner gates
+// them where they stand. The deadlock check's witness does not depend on
+// ranks, so it still holds. Yield reports whether goer's leg ranks above
+// stopped's now.
 func (p *Reserver) Yield(_ time.Time, stopped, goer string) bool {
-	ih := slices.Index(p.ranked, stopped)
-	if ih < 0 {
-		return false
+	if p.yields == nil {
+		p.yields = map[string]bool{}
 	}
-	moved := false
-	for _, id := range slices.Clone(p.ranked[ih+1:]) {
-		if p.robots[id].atGate != nil && p.yield(stopped, id) && id == goer {
-			moved = true
+	p.yields[stopped] = true
+	ih, ig := slices.Index(p.ranked, stopped), slices.Index(p.ranked, goer)
+	return ih >= 0 && ig >= 0 && ig < ih
+}
+
+// yieldAll serves the Yield calls since the last Plan call, with this
+// call's positions.
+func (p *Reserver) yieldAll() {
+	for _, stopped := range slices.Sorted(maps.Keys(p.yields)) {
+		ih := slices.Index(p.ranked, stopped)
+		if ih < 0 {
+			continue
+		}
+		for _, id := range slices.Clone(p.ranked[ih+1:]) {
+			if p.robots[id].atGate != nil {
+				p.yield(stopped, id)
+			}
 		}
 	}
-	return moved
+	clear(p.yields)
 }
 
 func (p *Reserver) yield(hi, lo string) bool {
@@ -280,7 +292,7 @@ func (p *Reserver) yield(hi, lo string) bool {
 		sh.atGate = &Order{Robot: hi, Hold: true}
 	}
 	f := p.index(p.last)
-	slot, blocker, _ := p.placeAbove(r, a, ll.B, f, self, 0, false, ih)
+	slot, blocker, _ := p.placeAbove(r, a, ll.B, f, self, 0, false, ih, true)
 	sh.atGate = held
 	if blocker != "" {
 		p.ranked = ranked
@@ -396,6 +408,7 @@ func done(l *resLeg, pos Point) float64 {
 // when it may go.
 func (p *Reserver) Plan(now time.Time, in []Robot) []Order {
 	robots := p.ingest(now, in)
+	p.yieldAll()
 	fleet := p.index(robots)
 	p.stats.Calls++
 	var orders []Order

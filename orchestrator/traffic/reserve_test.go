@@ -658,11 +658,12 @@ func TestReserverYieldLetsTheRobotWaitingAtItsGateGoFirst(t *testing.T) {
 	if back, wait := p.HeadOn(t0, "b", "a"); back != "a" || wait != "b" {
 		t.Fatalf("HeadOn: %s backs off, %s waits; want a, on the lower leg (the core swaps them when it cannot)", back, wait)
 	}
-	if !p.Yield(t0, "b", "a") {
-		t.Fatal("Yield(b stopped, a) refused: want a, which waits at its gate for b, to go first")
+	if p.Yield(t0, "b", "a") {
+		t.Fatal("Yield(b stopped, a) moved a's leg before the next Plan call")
 	}
-	if !slices.Equal(p.ranked, []string{"a", "b"}) {
-		t.Fatalf("ranks %v, want a above b", p.ranked)
+	p.yieldAll() // as Plan does, after it takes in the robots
+	if !slices.Equal(p.ranked, []string{"a", "b"}) || !p.Yield(t0, "b", "a") {
+		t.Fatalf("ranks %v, want a, which waits at its gate for b, above b", p.ranked)
 	}
 	var releasedA, heldB bool
 	for _, o := range p.Plan(t0.Add(100*time.Millisecond), rs) {
@@ -674,7 +675,9 @@ func TestReserverYieldLetsTheRobotWaitingAtItsGateGoFirst(t *testing.T) {
 	}
 	// They never swap back: b, now waiting at its gate for a, is not moved
 	// above a.
-	if p.Yield(t0.Add(200*time.Millisecond), "a", "b") || !slices.Equal(p.ranked, []string{"a", "b"}) {
+	p.Yield(t0.Add(200*time.Millisecond), "a", "b")
+	p.yieldAll()
+	if !slices.Equal(p.ranked, []string{"a", "b"}) {
 		t.Fatalf("Yield(a, b) after Yield(b, a): ranks %v, want a above b still", p.ranked)
 	}
 }
@@ -683,6 +686,8 @@ func TestReserverYieldKeepsTheRankWhenTheOtherStandsInTheWay(t *testing.T) {
 	// b stands on a's way, 0.40 m ahead of a: a cannot go first.
 	bAt := lerp(spot(2), spot(8), 0.40/spot(2).dist(spot(8)))
 	p, _ := headOnAtGate(t, bAt)
+	p.Yield(t0, "b", "a")
+	p.yieldAll()
 	if p.Yield(t0, "b", "a") {
 		t.Fatal("Yield(b, a) let a go first with b standing in its way")
 	}
@@ -705,6 +710,8 @@ func TestReserverYieldLetsARobotGoFirstPastAChainOfWaits(t *testing.T) {
 		t.Fatal("test geometry: a's way must come near c's")
 	}
 	// c, which waits for b too, may go first as well: both rank above b.
+	p.Yield(t0, "b", "a")
+	p.yieldAll()
 	yielded := p.Yield(t0, "b", "a")
 	ia, ib, ic := slices.Index(p.ranked, "a"), slices.Index(p.ranked, "b"), slices.Index(p.ranked, "c")
 	if !yielded || ia > ib || ic > ib {
@@ -723,7 +730,9 @@ func TestReserverYieldLetsTheRobotInTheWayGoFirst(t *testing.T) {
 	}
 	// c goes first, above b; a ranks below c (it waits for c at its gate),
 	// above b.
-	if !p.Yield(t0, "b", "a") || !slices.Equal(p.ranked, []string{"c", "a", "b"}) {
+	p.Yield(t0, "b", "a")
+	p.yieldAll()
+	if !slices.Equal(p.ranked, []string{"c", "a", "b"}) {
 		t.Fatalf("ranks %v, want c, a, b", p.ranked)
 	}
 }
@@ -739,5 +748,19 @@ func TestReserverRanksALegAboveAnotherOnlyWhereItsEndLeavesRoom(t *testing.T) {
 	}
 	if blocker := blockerOf(p, rs[0], from, to); blocker != "a" {
 		t.Fatalf("c's leg ranked above a's, ending 0.27 m from a's way (blocker %q), want it refused", blocker)
+	}
+}
+
+func TestReserverYieldNeverRanksALegAboveAMovingRobot(t *testing.T) {
+	// As the chain, but c is on its way (not held): a would have to rank
+	// above c, which may be moving, and does not.
+	p, rs := headOnAtGate(t, bStopped())
+	addWaitingForB(p, rs, lerp(spot(4), spot(10), 0.15))
+	p.robots["c"].atGate = nil
+	p.robots["c"].leg.gate = math.Inf(1)
+	p.Yield(t0, "b", "a")
+	p.yieldAll()
+	if !slices.Equal(p.ranked, []string{"b", "c", "a"}) {
+		t.Fatalf("ranks %v, want b, c, a: a moved above c, which may be moving", p.ranked)
 	}
 }
