@@ -353,6 +353,15 @@ func (c *Core) startHeadOn(now time.Time, backer, waiter string) []Out {
 
 // blockedAgain handles a freed waiter blocked again by its backer.
 func (c *Core) blockedAgain(now time.Time, h *headOn) []Out {
+	if h.yielded {
+		// The planner let the waiter go first past the backer where it
+		// stands: the backer must not move (a backoff drives blind, and
+		// the waiter's way was judged clear of where it stood). Both
+		// wait; HeadOnTimeout frees the backer, held then by its gate.
+		c.log.Info().Str("backer", h.backer).Str("waiter", h.waiter).
+			Msg("head-on: waiter blocked again by the backer it goes first past; the backer stays where it stands")
+		return nil
+	}
 	if c.latched(h.backer) || !c.clearBehind(h.backer) {
 		if c.latched(h.waiter) || !c.clearBehind(h.waiter) {
 			return nil // neither may move: both wait
