@@ -210,26 +210,6 @@ func TestEndToEndEmbedded(t *testing.T) {
 	assertMissions(t, r.addrs["http"], dir, w, e2eRobots)
 }
 
-// TestEndToEndSixRobots: --sim 6 with routes that cross near the centre,
-// through the embedded broker. Robots that stand at a stop spot, held for
-// their next leg, lie beside other robots' legs: a leg that passed one
-// closer than a moving robot would make the passing robot stop for it (its
-// face reflex) while it waits for the passing robot, and the two would
-// meet head-on again and again. The missions must end within the same
-// bound as the four-robot ones, with no collision.
-func TestEndToEndSixRobots(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end missions take about 35 s")
-	}
-	dir := t.TempDir()
-	r := start(t, dir, "--sim", "6", "--missions", "testdata/missions-six.yaml",
-		"--sim-speed", e2eSpeed, "--sim-seed", e2eSeed)
-	w := &worldWatch{}
-	connectAs(t, "tcp://"+r.addrs["mqtt"], "watch", initialPassword(t, dir, "watch"),
-		func(_ string, p []byte) { w.take(p) }, topics.TopicSimWorld)
-	assertMissions(t, r.addrs["http"], dir, w, 6)
-}
-
 // mosquittoPub publishes one QoS 1 message as user; it returns once the
 // broker has acknowledged it. mosquitto acknowledges a publish that the
 // ACL denies, and drops it.
