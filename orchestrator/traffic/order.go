@@ -29,15 +29,15 @@ const aheadMarginM = 0.05
 
 // place finds the rank of a new leg a->b of robot r (index self in f):
 // its slot among the reserved legs, highest first, or the robot in its
-// way. A leg passes a robot standing still as far as a moving one (move),
-// or, when the fleet is stalled, at still (see standingClearance). Among
+// way. A leg passes every robot that stands, or will (standing, held at
+// its gate, at the end of its leg), at standingClearance. Among
 // the reserved legs it comes near, it ranks below those it can wait for
 // and above those that can still stop short of it, and the slot is the one
 // whose waits, by estimate, cost least. With Queue it always ranks last.
 func (p *Reserver) place(r *Robot, a, b Point, f *fleetIndex, self int, work float64, stalled bool) (slot int, blocker string, at Point) {
-	still := p.cfg.RobotDiameterM + p.cfg.StaticMarginM
 	move := p.cfg.RobotDiameterM + p.cfg.CorridorMarginM
-	if k := f.standing.inWay(a, b, p.standingClearance(stalled), self, f.posOf); k >= 0 {
+	pass := p.standingClearance(stalled) // from every robot that stands, or will
+	if k := f.standing.inWay(a, b, pass, self, f.posOf); k >= 0 {
 		return 0, f.robots[k].ID, f.robots[k].Pos
 	}
 	v := p.cfg.CruiseMps
@@ -52,14 +52,11 @@ func (p *Reserver) place(r *Robot, a, b Point, f *fleetIndex, self int, work flo
 		}
 		c := conflict{rank: rank, id: o.ID, at: midpoint(oa, ob)}
 		// Below: it waits short of lo until o has passed; o must then not
-		// stand in its way at the end of its leg, and stands there as far
-		// from it as a moving robot: o may be held there for its next leg,
-		// and at still its face would lie in the passing robot's reflex
-		// corridor once either strays; the passing robot would stop for
-		// it, and o wait for the passing robot.
-		c.below = pointSegDist(l.B, a, b) >= move
+		// stand in its way at the end of its leg (perhaps held there for
+		// its next leg).
+		c.below = pointSegDist(l.B, a, b) >= pass
 		if p.cfg.Queue {
-			c.below = pointSegDist(l.B, a, b) >= still && lo-p.cfg.StopAllowanceM >= queueMinRunM
+			c.below = c.below && lo-p.cfg.StopAllowanceM >= queueMinRunM
 			cs = append(cs, c)
 			continue
 		}
@@ -70,13 +67,9 @@ func (p *Reserver) place(r *Robot, a, b Point, f *fleetIndex, self int, work flo
 		fIn, fOut := off+flo, off+fhi
 		d := done(l, o.Pos)
 		held := p.robots[o.ID].atGate != nil
-		c.above = pointSegDist(b, oa, ob) >= move // as below: o passes it
+		c.above = pointSegDist(b, oa, ob) >= pass // o passes where it stands
 		if held {
-			// It passes the held robot as far as another moving one: at
-			// still, the held robot's face would lie inside the passing
-			// robot's reflex corridor once either strays, and the
-			// passing robot would stop for the robot that waits for it.
-			c.above = c.above && pointSegDist(o.Pos, a, b) >= move
+			c.above = c.above && pointSegDist(o.Pos, a, b) >= pass
 		} else {
 			c.above = c.above && d+p.cfg.StopAllowanceM+aheadMarginM <= fIn
 		}
@@ -125,14 +118,15 @@ func (p *Reserver) place(r *Robot, a, b Point, f *fleetIndex, self int, work flo
 	return 0, cs[0].id, cs[0].at
 }
 
-// standingClearance is how far a new leg keeps from a robot standing
-// still: move, as from a moving robot, since at still (the least that
-// keeps bodies apart) the standing robot's face lies inside the passing
-// robot's reflex corridor once either strays, and the passing robot stops
-// for a robot that may be waiting for it. When the fleet is stalled, still:
-// the deadlock check's witness keeps its first leg still plus half its
-// slack from every robot standing, so that leg is reserved then (see the
-// package doc), and it is safe.
+// standingClearance is how far a new leg keeps from a robot that stands,
+// or will stand (at the end of its leg, held at its gate): move, as from a
+// moving robot, since at still (the least that keeps bodies apart) the
+// standing robot's face lies inside the passing robot's reflex corridor
+// once either strays, and the passing robot stops for a robot that may be
+// waiting for it. When the fleet is stalled (no leg reserved), still: the
+// deadlock check's witness keeps its first leg still plus half its slack
+// from every robot standing, so that leg is reserved then (see the package
+// doc), and it is safe. Queue, the first version, keeps still.
 func (p *Reserver) standingClearance(stalled bool) float64 {
 	if stalled || p.cfg.Queue {
 		return p.cfg.RobotDiameterM + p.cfg.StaticMarginM

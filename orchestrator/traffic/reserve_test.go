@@ -514,11 +514,6 @@ func TestStopSpots(t *testing.T) {
 	}
 }
 
-// A new leg passes a robot held at its gate as far as it would pass a
-// moving one (move, 0.30 m centre to centre), not a standing one (still):
-// at still, the held robot's face lies inside the passing robot's reflex
-// corridor once either strays, and the passing robot stops for the very
-// robot that waits for it, again after every backoff.
 // aOnLegTo6 is a planner that reserved robot a's leg from marker 0's stop
 // spot to marker 6's.
 func aOnLegTo6(t *testing.T) (*Reserver, []Robot, *resRobot) {
@@ -542,6 +537,11 @@ func blockerOf(p *Reserver, a Robot, from, to Point) string {
 	return blocker
 }
 
+// A new leg passes a robot held at its gate as far as it would pass a
+// moving one (move, 0.30 m centre to centre), not a standing one (still):
+// at still, the held robot's face lies inside the passing robot's reflex
+// corridor once either strays, and the passing robot stops for the very
+// robot that waits for it, again after every backoff.
 func TestReserverPassesAHeldRobotAsFarAsAMovingOne(t *testing.T) {
 	p, rs, st := aOnLegTo6(t)
 	end := st.leg.B
