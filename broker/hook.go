@@ -260,6 +260,14 @@ func (g *guard) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, e
 				return pk, packets.ErrRejectPacket
 			}
 		}
+		if role == RoleRobot && pk.FixedHeader.Retain && !topics.PolicyOf(t.Kind).Retained {
+			// Retained, it would be replayed to every new subscriber (an
+			// orchestrator on another broker, a watcher) as if new.
+			pk.FixedHeader.Retain = false
+			g.count.drop(DropRetainFlag, g.count.robotLabel(role, string(cl.Properties.Username)))
+			g.log.Warn().Str("client", cl.ID).Str("topic", pk.TopicName).Str("reason", DropRetainFlag).
+				Msg("publish taken, not retained: the contract does not retain " + string(t.Kind))
+		}
 		return pk, nil
 	}
 	g.count.drop(reason, g.count.robotLabel(role, string(cl.Properties.Username)))

@@ -18,6 +18,10 @@ const (
 	DropSubscribe      = "subscribe_denied" // subscription filter refused
 	DropTooLarge       = "packet_too_large" // packet over MaxPacketSize: connection closed
 	DropNotAccepted    = "not_accepted"     // the orchestrator could not take it (store failure): left unacknowledged
+	// DropRetainFlag: a robot's retained publish of a kind the contract does
+	// not retain. The message is delivered and taken; only the retain flag
+	// is dropped, so that it is never replayed as news.
+	DropRetainFlag = "retain_flag_dropped"
 
 	RefuseBadCredentials = "bad_credentials"    // unknown user or wrong password
 	RefuseAnonymous      = "anonymous"          // no username, anonymous watch off
@@ -25,12 +29,12 @@ const (
 )
 
 var dropReasons = []string{DropReadOnly, DropForeignTopic, DropInvalidPayload, DropUnknownUser,
-	DropWillRefused, DropSubscribe, DropTooLarge, DropNotAccepted}
+	DropWillRefused, DropSubscribe, DropTooLarge, DropNotAccepted, DropRetainFlag}
 
 // robotDropReasons are the drops a robot's own publishes and subscriptions
 // can cause: each robot account has these series from the start.
 var robotDropReasons = []string{DropForeignTopic, DropInvalidPayload, DropWillRefused, DropSubscribe,
-	DropTooLarge, DropNotAccepted}
+	DropTooLarge, DropNotAccepted, DropRetainFlag}
 
 // Values of the drops' "robot" label besides the robot accounts' ids. The
 // label's values are bounded: the credentials' robot accounts (at most

@@ -104,3 +104,44 @@ func TestOversizedPacket(t *testing.T) {
 	}
 	testkit.Eventually(t, wait, "the large but allowed message", func() bool { return s.has("probe/big", "zzzz") })
 }
+
+// TestRobotRetainFlag: a robot's retained pose is delivered and taken, but
+// not retained (the contract retains a robot's status only): it would be
+// replayed to every later subscriber as news. The dropped flag is counted
+// and logged; the retained status is kept.
+func TestRobotRetainFlag(t *testing.T) {
+	needMosquitto(t)
+	b := startBroker(t, Options{})
+	addr := b.Addrs().TCP
+	s := readySub(t, b, "watch", "watcher", "probe/retain", []byte("ready"), "robots/#", "probe/#")
+	pose, status := topics.Robot("r1", topics.KindPose), topics.Robot("r1", topics.KindStatus)
+	p := posePayload(t, "r1", 0.125)
+	if out, err := mosqPub(t, addr, "r1", "r1", "-q", "1", "-r", "-t", pose, "-m", string(p)); err != nil {
+		t.Fatalf("retained pose: %v: %s", err, out)
+	}
+	st := statusPayload(t, "r1", topics.StateIdle)
+	if out, err := mosqPub(t, addr, "r1", "r1", "-q", "1", "-r", "-t", status, "-m", string(st)); err != nil {
+		t.Fatalf("retained status: %v: %s", err, out)
+	}
+	testkit.Eventually(t, wait, "the pose and the status to arrive live", func() bool {
+		return s.has(pose, string(p)) && s.has(status, string(st))
+	})
+	var kept []string
+	for _, pk := range b.srv.Topics.Messages("robots/r1/#") {
+		kept = append(kept, pk.TopicName)
+	}
+	if len(kept) != 1 || kept[0] != status {
+		t.Errorf("retained %v, want the status only", kept)
+	}
+	if got := b.Drops()[DropRetainFlag]; got != 1 {
+		t.Errorf("%s = %d, want 1", DropRetainFlag, got)
+	}
+	if !strings.Contains(b.logs.String(), "not retained") {
+		t.Errorf("the log does not say the pose was not retained")
+	}
+	later := mosqSub(t, addr, "watch", "later", "robots/r1/#")
+	testkit.Eventually(t, wait, "a later subscriber to get the retained status", func() bool { return later.has(status, string(st)) })
+	if later.has(pose, "") {
+		t.Errorf("a later subscriber got the pose as retained")
+	}
+}

@@ -210,18 +210,32 @@ func TestEndToEndEmbedded(t *testing.T) {
 	assertMissions(t, r.addrs["http"], dir, w, e2eRobots)
 }
 
-// mosquittoPub publishes one QoS 1 message as user; it returns once the
-// broker has acknowledged it. mosquitto acknowledges a publish that the
-// ACL denies, and drops it.
-func mosquittoPub(t *testing.T, m *testkit.Mosquitto, user, pass, topic, payload string) error {
+// startMosquittoFor runs mosquitto with deploy/mosquitto's configuration
+// and a password file of passwords (user -> password) in dir.
+func startMosquittoFor(t *testing.T, dir string, passwords map[string]string) *testkit.Mosquitto {
+	t.Helper()
+	passwd := filepath.Join(dir, "passwd")
+	testkit.MosquittoPasswd(t, passwd, passwords)
+	root, err := testkit.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testkit.StartMosquitto(t, root, dir, passwd, "")
+}
+
+// mosquittoPub publishes one QoS 1 message as user, with mosquitto_pub's
+// extra flags (-r: retained); it returns once the broker has acknowledged
+// it. mosquitto acknowledges a publish that the ACL denies, and drops it.
+func mosquittoPub(t *testing.T, m *testkit.Mosquitto, user, pass, topic, payload string, extra ...string) error {
 	t.Helper()
 	bin := testkit.RequireTool(t, "mosquitto_pub", "mosquitto-clients")
 	host, port, err := net.SplitHostPort(m.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(bin, "-h", host, "-p", port, "-u", user, "-P", pass,
-		"-q", "1", "-t", topic, "-m", payload).CombinedOutput()
+	args := append([]string{"-h", host, "-p", port, "-u", user, "-P", pass,
+		"-q", "1", "-t", topic, "-m", payload}, extra...)
+	out, err := exec.Command(bin, args...).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("mosquitto_pub as %s to %s: %v: %s", user, topic, err, out)
 	}
@@ -243,13 +257,7 @@ func TestEndToEndMosquitto(t *testing.T) {
 	for k := 1; k <= e2eRobots; k++ {
 		passwords[fmt.Sprintf("r%d", k)] = robotPass
 	}
-	passwd := filepath.Join(dir, "passwd")
-	testkit.MosquittoPasswd(t, passwd, passwords)
-	root, err := testkit.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := testkit.StartMosquitto(t, root, dir, passwd, "")
+	m := startMosquittoFor(t, dir, passwords)
 
 	t.Run("acl", func(t *testing.T) { checkMosquittoACL(t, m, passwords) })
 	if t.Failed() {

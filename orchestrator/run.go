@@ -571,8 +571,13 @@ func (a *app) accept(in broker.Inbound) error {
 }
 
 // acceptWire takes one robot message from an external broker: it is
-// decoded here, once.
-func (a *app) acceptWire(topic string, payload []byte) error {
+// decoded here, once. A retained message that the broker sends on
+// subscribing is an old one: only a status is retained by the contract
+// (the robot's last word, its will included); any other kind that a robot
+// published retained would be replayed at every start and reconnect (a
+// head-on long over, a checkpoint, a pose from another day), so it is
+// refused, counted and logged. The embedded broker never retains them.
+func (a *app) acceptWire(topic string, payload []byte, retained bool) error {
 	t, msg, err := topics.DecodeTopic(topic, payload)
 	if err != nil {
 		kind := string(t.Kind)
@@ -582,6 +587,12 @@ func (a *app) acceptWire(topic string, payload []byte) error {
 		a.m.Reject("invalid_" + kind)
 		a.log.Warn().Err(err).Str("topic", topic).Msg("rejected")
 		return nil // acknowledge: it will never become good
+	}
+	if retained && !topics.PolicyOf(t.Kind).Retained {
+		a.m.RejectRobot(metrics.StaleRetained, t.Robot)
+		a.log.Warn().Str("topic", topic).Str("reason", metrics.StaleRetained).
+			Msg("rejected: a retained message the broker replayed; the contract does not retain this kind (the robot set the retain flag)")
+		return nil
 	}
 	return a.inbox.Put(context.Background(), ingest.Item{Topic: t, Msg: msg, Payload: payload})
 }

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -169,16 +168,8 @@ func TestRun(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("/metrics without credentials: %d, want 401", resp.StatusCode)
 	}
-	req, _ := http.NewRequest(http.MethodGet, "http://"+r.addrs["http"]+"/metrics", nil)
-	req.SetBasicAuth("watch", initialPassword(t, dir, "watch"))
-	resp, err = http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(metrics), "collaborate_broker_drops_total") {
-		t.Errorf("/metrics as watch: %d, lacks the broker's drop counter", resp.StatusCode)
+	if metrics := scrapeMetrics(t, r.addrs["http"], "watch", initialPassword(t, dir, "watch")); !strings.Contains(metrics, "collaborate_broker_drops_total") {
+		t.Errorf("/metrics as watch lacks the broker's drop counter")
 	}
 
 	_, statuses := watchStatus(t, r.addrs["mqtt"], initialPassword(t, dir, "watch"))

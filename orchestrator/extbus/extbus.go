@@ -41,8 +41,10 @@ type Options struct {
 	Log         zerolog.Logger
 }
 
-// Handler takes one message; an error leaves it unacknowledged.
-type Handler func(topic string, payload []byte) error
+// Handler takes one message; an error leaves it unacknowledged. retained
+// is set when the broker sends a retained message on subscribing (at
+// start and after every reconnect), not as it was published.
+type Handler func(topic string, payload []byte, retained bool) error
 
 // Stats count what the connection saw.
 type Stats struct {
@@ -166,7 +168,7 @@ func (b *Bus) onConnect(c mqtt.Client) {
 
 func (b *Bus) subscribe(c mqtt.Client, filter string, h Handler) error {
 	tok := c.Subscribe(filter, 1, func(_ mqtt.Client, m mqtt.Message) {
-		if err := h(m.Topic(), m.Payload()); err != nil {
+		if err := h(m.Topic(), m.Payload(), m.Retained()); err != nil {
 			b.log.Error().Err(err).Str("topic", m.Topic()).Msg("message not taken: left unacknowledged")
 			return
 		}

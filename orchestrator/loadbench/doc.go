@@ -20,7 +20,11 @@
 //
 //   - fan-in: 50 robots burst 2,000 poses each at one observer: delivered
 //     msg/s, messages lost, and the broker process's CPU per message sent
-//     (utime+stime from /proc/PID/stat);
+//     (utime+stime from /proc/PID/stat). The deploy configuration bounds
+//     each client's queue (max_queued_messages 1000), so mosquitto drops
+//     some of the burst; a third column, mosquitto-lossless (the same with
+//     max_queued_messages 0), runs this load only and gives the lossless
+//     rate to compare with, since collaborate loses none;
 //   - 200 robots connected and idle for 10 s (a third of -duration): the
 //     broker's CPU and RSS before any message;
 //   - 200 robots at 20 Hz for 30 s: sent and delivered msg/s, lost, broker
@@ -30,13 +34,14 @@
 //   - 200 robots at 50 Hz: the same, and robots disconnected (paho's
 //     connection-lost callbacks).
 //
-// With -mochi a third broker runs in the same rounds: bare mochi (this
+// With -mochi another broker runs in the same rounds: bare mochi (this
 // program started again as one), with mochi's default capabilities and
 // every client and topic allowed, nothing of collaborate's: the floor under
 // the embedded broker's figures.
 //
 // For each metric it prints min/median/max per broker and the ratios of the
-// medians, collaborate/mosquitto (and collaborate/mochi). The load generator runs on the same
+// medians, collaborate over each other broker ("-" where one does not run
+// the load). The load generator runs on the same
 // machine as the broker: compare ratios, not absolute figures, between
 // machines.
 package main

@@ -27,6 +27,8 @@ const (
 type brokerKind struct {
 	name  string
 	start func(ctx context.Context, dir string) (*server, error)
+	// only, when set, is the one load (its id) this broker runs.
+	only string
 }
 
 // server is a broker process started by loadbench.
@@ -228,14 +230,16 @@ func startOrchestrator(ctx context.Context, dir, bin, credentials string) (*serv
 }
 
 // startMosquitto runs mosquitto with deploy/mosquitto's configuration,
-// moved to a loopback port chosen now.
-func startMosquitto(ctx context.Context, dir, bin, root, passwd string) (*server, error) {
+// moved to a loopback port chosen now; lossless lifts its bound on each
+// client's queue (max_queued_messages 0), so that it drops no QoS 0
+// message to a slow subscriber.
+func startMosquitto(ctx context.Context, dir, bin, root, passwd string, lossless bool) (*server, error) {
 	data := filepath.Join(dir, "mosquitto-data")
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return nil, err
 	}
 	return startOnPort(ctx, dir, mosquittoName, func(port int) (*exec.Cmd, error) {
-		conf, err := mosquittoConf(root, port, passwd, data)
+		conf, err := mosquittoConf(root, port, passwd, data, lossless)
 		if err != nil {
 			return nil, err
 		}
@@ -320,8 +324,9 @@ func freePort() (int, error) {
 
 // mosquittoConf rewrites deploy/mosquitto/mosquitto.conf: the listener on
 // 127.0.0.1:port, the password file, the ACL of deploy/mosquitto and the
-// persistence directory. Every other line is kept.
-func mosquittoConf(root string, port int, passwd, data string) (string, error) {
+// persistence directory; with lossless, no bound on a client's queue.
+// Every other line is kept.
+func mosquittoConf(root string, port int, passwd, data string, lossless bool) (string, error) {
 	src, err := os.ReadFile(filepath.Join(root, "deploy", "mosquitto", "mosquitto.conf"))
 	if err != nil {
 		return "", err
@@ -331,6 +336,9 @@ func mosquittoConf(root string, port int, passwd, data string) (string, error) {
 		"password_file":        "password_file " + passwd,
 		"acl_file":             "acl_file " + filepath.Join(root, "deploy", "mosquitto", "acl"),
 		"persistence_location": "persistence_location " + data + "/",
+	}
+	if lossless {
+		replace["max_queued_messages"] = "max_queued_messages 0"
 	}
 	seen := map[string]bool{}
 	var out strings.Builder

@@ -38,6 +38,10 @@ const MaxRobots = 256
 var otherReasons = []string{"invalid_outgoing", "login", "login_role", "login_rate_limited",
 	"cross_origin", "control_unauthenticated"}
 
+// StaleRetained is the reject reason of a robot's message of a kind the
+// contract does not retain, replayed retained by an external broker.
+const StaleRetained = "stale_retained"
+
 // CoreReason is the reject reason of a robot's message of kind k that the
 // decision core refused.
 func CoreReason(k topics.Kind) string { return "core_" + string(k) }
@@ -253,6 +257,7 @@ func (m *Metrics) SetRobots(ids []string) {
 		for _, k := range topics.RobotPublishes {
 			m.counter(CoreReason(k), id)
 		}
+		m.counter(StaleRetained, id)
 	}
 }
 
