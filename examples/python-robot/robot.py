@@ -269,9 +269,13 @@ class Link:
         if mid != pmid:
             return
         if any(q >= 0x80 for q in granted):
-            # A refusal (0x80; mochi answers 0x91 when a restored session
-            # holds the packet id): subscribe again in a moment.
-            threading.Timer(1.0, self._subscribe, (step, gen)).start()
+            # A refusal: subscribe again in a moment. mochi answers 0x91
+            # (packet id in use) when one of its own QoS 1 deliveries holds
+            # the id, as the first SUBSCRIBE's retained messages often do
+            # when the second goes out: the next SUBSCRIBE has another id,
+            # so that one is tried again at once.
+            delay = 0.05 if all(q in (0x91, 0, 1, 2) for q in granted) else 1.0
+            threading.Timer(delay, self._subscribe, (step, gen)).start()
             return
         if step + 1 < len(self._steps()):
             self._subscribe(step + 1, gen)

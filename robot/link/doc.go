@@ -8,8 +8,12 @@
 //     3 s with a 2 s ping timeout. The link subscribes in OnConnect to
 //     robots/{id}/cmd, fleet/cmd, fleet/map, orchestrator/status (QoS 1) and
 //     orchestrator/heartbeat (QoS 0), so a reconnect restores them; a SUBACK
-//     code >= 0x80 for any filter is a refusal (mochi answers 0x91 when a
-//     restored session holds the packet id) and the SUBSCRIBE is retried.
+//     code >= 0x80 for any filter is a refusal and the SUBSCRIBE is retried
+//     after RetryInterval. mochi answers 0x91 (packet id in use) when the id
+//     is held by one of its own QoS 1 deliveries (a restored session's, or
+//     the retained messages of the first SUBSCRIBE, which are still in
+//     flight when the second goes out: it happens on most connections to
+//     the embedded broker); that refusal is retried after 50 ms.
 //   - Last will: robots/{id}/status, QoS 1, retained, a valid topics.Status
 //     with state offline. It is fixed when Dial is called, so its seq (the
 //     link's first seq) and ts are older than any status published after:

@@ -342,6 +342,7 @@ func (l *Link) onConnect(c mqtt.Client) {
 	l.orchOnline, l.hbAt, l.hbEpoch = false, time.Time{}, 0
 	l.mu.Unlock()
 
+	quick := 0
 	for _, subs := range l.subscriptions() {
 		for {
 			if l.isClosed() || !c.IsConnectionOpen() || l.generation() != gen {
@@ -352,8 +353,21 @@ func (l *Link) onConnect(c mqtt.Client) {
 				break
 			}
 			l.n.subscribeRetries.Add(1)
-			l.log.Error().Err(err).Msg("mqtt subscribe failed, retrying")
-			t := time.NewTimer(l.opts.RetryInterval)
+			delay := l.opts.RetryInterval
+			var r *refusal
+			if errors.As(err, &r) && r.code == idInUse && quick < idInUseRetries {
+				// mochi shares one packet id space between the client's
+				// SUBSCRIBEs and its own QoS 1 deliveries: a SUBSCRIBE
+				// sent while the retained messages of the first one are
+				// in flight may take an id they hold. The next SUBSCRIBE
+				// has another id: try again at once.
+				quick++
+				delay = idInUseDelay
+				l.log.Info().Err(err).Msg("mqtt subscribe refused: packet id in use at the broker, retrying")
+			} else {
+				l.log.Error().Err(err).Msg("mqtt subscribe failed, retrying")
+			}
+			t := time.NewTimer(delay)
 			select {
 			case <-t.C:
 			case <-l.done:
@@ -388,12 +402,31 @@ func (l *Link) subscribe(c mqtt.Client, subs map[string]byte) error {
 			// answers 0x91 (packet id in use) even to a 3.1.1 client when
 			// a restored session still holds that id.
 			if code >= 0x80 {
-				return fmt.Errorf("subscribe %s: refused by the broker (code 0x%02x)", filter, code)
+				return &refusal{filter: filter, code: code}
 			}
 		}
 	}
 	return nil
 }
+
+// refusal is a SUBACK code >= 0x80 for a filter.
+type refusal struct {
+	filter string
+	code   byte
+}
+
+func (r *refusal) Error() string {
+	return fmt.Sprintf("subscribe %s: refused by the broker (code 0x%02x)", r.filter, r.code)
+}
+
+// idInUse is the SUBACK code of a packet id in use; after such a refusal
+// the link tries again after idInUseDelay, up to idInUseRetries times per
+// connection, then every RetryInterval.
+const (
+	idInUse        = 0x91
+	idInUseDelay   = 50 * time.Millisecond
+	idInUseRetries = 10
+)
 
 func (l *Link) onLost(_ mqtt.Client, err error) {
 	l.mu.Lock()

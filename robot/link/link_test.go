@@ -34,12 +34,12 @@ type broker struct {
 	msgs []packets.Packet
 }
 
-func startBroker(t *testing.T, addr string) *broker {
+func startBroker(t testing.TB, addr string) *broker {
 	t.Helper()
 	return startBrokerOn(t, listeners.NewTCP(listeners.Config{ID: "tcp", Address: addr}))
 }
 
-func startBrokerOn(t *testing.T, ln listeners.Listener) *broker {
+func startBrokerOn(t testing.TB, ln listeners.Listener) *broker {
 	t.Helper()
 	srv := mqtt.New(&mqtt.Options{
 		Capabilities: mqtt.NewDefaultServerCapabilities(),
@@ -83,7 +83,7 @@ func (b *broker) on(topic string) [][]byte {
 	return out
 }
 
-func (b *broker) publish(t *testing.T, topic string, m topics.Message) {
+func (b *broker) publish(t testing.TB, topic string, m topics.Message) {
 	t.Helper()
 	payload, err := topics.Encode(m)
 	if err != nil {
@@ -123,7 +123,7 @@ var t0 = time.Date(2026, 11, 26, 23, 0, 0, 0, time.UTC)
 
 func orch(seq uint64) topics.Header { return topics.Stamp("orchestrator", seq, t0) }
 
-func dial(t *testing.T, addr string, mod func(*link.Options)) *link.Link {
+func dial(t testing.TB, addr string, mod func(*link.Options)) *link.Link {
 	t.Helper()
 	o := link.Options{
 		BrokerURL:      "tcp://" + addr,
@@ -305,16 +305,18 @@ func TestOrchestratorSilenceIsOffline(t *testing.T) {
 	}
 }
 
-// mochi answers a SUBSCRIBE with 0x91 (packet id in use) when a restored
-// session holds that id; the link must take any code >= 0x80 as a refusal,
-// retry, and count the link connected only once every filter is granted.
+// mochi answers a SUBSCRIBE with 0x91 (packet id in use) when one of its
+// own QoS 1 deliveries holds that id; the link must take any code >= 0x80
+// as a refusal, retry, and count the link connected only once every filter
+// is granted. A packet id in use is retried at once, not after
+// RetryInterval: with an hour's interval the link still connects.
 func TestRefusedSubscribeIsRetried(t *testing.T) {
 	b := startBroker(t, "127.0.0.1:0")
 	refuse := &refuseHook{left: 2}
 	if err := b.srv.AddHook(refuse, nil); err != nil {
 		t.Fatal(err)
 	}
-	l := dial(t, b.addr, nil)
+	l := dial(t, b.addr, func(o *link.Options) { o.RetryInterval = time.Hour })
 	testkit.Eventually(t, wait, "connected", connected(l))
 	if r := l.Stats().SubscribeRetries; r < 2 {
 		t.Fatalf("connected after %d subscribe retries, want >= 2 (two SUBSCRIBEs refused with 0x91)", r)
