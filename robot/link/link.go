@@ -400,7 +400,7 @@ func (l *Link) subscribe(c mqtt.Client, subs map[string]byte) error {
 		for filter, code := range st.Result() {
 			// Any code >= 0x80 is a refusal: 0x80 in MQTT 3.1.1, and mochi
 			// answers 0x91 (packet id in use) even to a 3.1.1 client when
-			// a restored session still holds that id.
+			// one of its own QoS 1 deliveries holds that id.
 			if code >= 0x80 {
 				return &refusal{filter: filter, code: code}
 			}
