@@ -26,8 +26,10 @@
 //     move of, either it ranks below L and L does not end within move of
 //     its way, or it ranks above L, does not end within move of what is
 //     left of L, and L's robot can still stop short of it (it is held and
-//     the new leg keeps move from it; or its gate for the new leg lies at
-//     least StopAllowanceM+aheadMarginM ahead of it). Robots stand at the
+//     the new leg keeps move from its pose and from the point of its leg
+//     nearest its pose, since a pose mid-arena errs by decimetres; or its
+//     gate for the new leg lies at least StopAllowanceM+aheadMarginM ahead
+//     of it). Robots stand at the
 //     ends of their legs, perhaps held there for their next leg, and a
 //     robot held at its gate stands too: each is passed as a moving robot,
 //     as in rule 1;

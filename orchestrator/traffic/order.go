@@ -69,7 +69,11 @@ func (p *Reserver) place(r *Robot, a, b Point, f *fleetIndex, self int, work flo
 		held := p.robots[o.ID].atGate != nil
 		c.above = pointSegDist(b, oa, ob) >= pass // o passes where it stands
 		if held {
-			c.above = c.above && pointSegDist(o.Pos, a, b) >= pass
+			// Where it stands: its pose, which errs by decimetres
+			// mid-arena, and where its pilot holds it, on its leg. The
+			// new leg must pass both.
+			onLeg := lerp(l.A, l.B, closestOnSeg(o.Pos, l.A, l.B))
+			c.above = c.above && pointSegDist(o.Pos, a, b) >= pass && pointSegDist(onLeg, a, b) >= pass
 		} else {
 			c.above = c.above && d+p.cfg.StopAllowanceM+aheadMarginM <= fIn
 		}

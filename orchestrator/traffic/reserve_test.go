@@ -561,6 +561,37 @@ func TestReserverPassesAHeldRobotAsFarAsAMovingOne(t *testing.T) {
 	}
 }
 
+// A robot held at its gate mid-arena may report a pose decimetres off its
+// leg, where its pilot holds it. A new leg that passes its pose at 0.35 m
+// but the spot on its leg at 0.15 m must not rank above it: the robot is
+// near both. (In the campaign, with more witness searches per call, such a
+// leg was reserved past a held robot whose pose was 0.18 m off its leg,
+// and the two collided.)
+func TestReserverPassesAHeldRobotWhereItsLegHoldsIt(t *testing.T) {
+	p, rs, st := aOnLegTo6(t)
+	end := st.leg.B
+	onLeg := lerp(st.leg.A, end, 0.3)
+	u := onLeg.sub(end).scale(1 / end.dist(onLeg)) // from a's end towards a
+	n := perp(u)
+	rs[0].Pos = onLeg.add(n.scale(0.2)) // its pose, 0.2 m off its leg
+	st.atGate = &Order{Robot: "a", Hold: true}
+	// c's leg runs through a's end (c cannot wait for a: a will stand in
+	// its way), 0.15 m from the spot on a's leg, on the side away from
+	// a's pose.
+	phi := -math.Asin(0.15 / end.dist(onLeg))
+	dir := Point{u.X*math.Cos(phi) - u.Y*math.Sin(phi), u.X*math.Sin(phi) + u.Y*math.Cos(phi)}
+	from, to := end.add(dir.scale(2.0)), end.sub(dir.scale(0.5))
+	if d := pointSegDist(onLeg, from, to); math.Abs(d-0.15) > 0.005 {
+		t.Fatalf("test geometry: c's leg passes a's leg spot %.3f m off, want 0.15", d)
+	}
+	if d := pointSegDist(rs[0].Pos, from, to); d < 0.32 {
+		t.Fatalf("test geometry: c's leg passes a's pose %.3f m off, want more than move", d)
+	}
+	if blocker := blockerOf(p, rs[0], from, to); blocker != "a" {
+		t.Fatalf("c's leg placed 0.15 m past where a's leg holds it (blocker %q), want it refused", blocker)
+	}
+}
+
 func TestReserverWaitsForALegOnlyWhereItsEndLeavesRoom(t *testing.T) {
 	p, rs, st := aOnLegTo6(t)
 	end := st.leg.B
