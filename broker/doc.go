@@ -14,9 +14,12 @@
 // Contract: a publish that its sender may not make, or whose payload on a
 // topic of the contract fails topics.DecodeTopic, is acknowledged and dropped,
 // never answered with a disconnect (paho would replay a refused QoS 1 message
-// on every reconnect, forever). Each drop is counted by reason (Drops and the
-// Prometheus counter collaborate_broker_drops_total) and logged. A packet over
-// Options.MaxPacketSize is refused by closing the connection.
+// on every reconnect, forever); an MQTT 5 client's QoS 1 publish gets the
+// reason in its PUBACK (0x87 not authorized, 0x99 payload format invalid,
+// 0x95 packet too large). Each drop is counted by reason (Drops and the
+// Prometheus counter collaborate_broker_drops_total) and logged. A PUBLISH
+// over Options.MaxPacketSize is dropped the same way, its payload discarded
+// as it arrives (framer); any other packet over it closes the connection.
 //
 // Retained messages and persistent sessions live in a bolt file in
 // Options.StateDir and survive a restart. A client whose session is taken

@@ -95,21 +95,24 @@ func (f *framer) next() error {
 }
 
 // peekV5 reads the protocol level of a CONNECT whose fixed header was just
-// read: a 2-byte name length, the name ("MQTT" or "MQIsdp"), the level.
+// read, without consuming it.
 func (f *framer) peekV5() bool {
 	b, err := f.src.Peek(2)
-	if err != nil {
+	if err != nil || int(b[0])<<8|int(b[1]) > 16 {
+		return false
+	}
+	b, _ = f.src.Peek(2 + (int(b[0])<<8 | int(b[1])) + 1)
+	return isV5(b)
+}
+
+// isV5 reports whether a CONNECT's variable header, b, says MQTT 5: a
+// 2-byte name length, the name ("MQTT" or "MQIsdp"), the level.
+func isV5(b []byte) bool {
+	if len(b) < 2 {
 		return false
 	}
 	n := int(b[0])<<8 | int(b[1])
-	if n > 16 {
-		return false
-	}
-	b, err = f.src.Peek(2 + n + 1)
-	if err != nil {
-		return false
-	}
-	return b[2+n] == 5
+	return n <= 16 && len(b) > 2+n && b[2+n] == 5
 }
 
 // shrink replaces an oversized PUBLISH: it keeps the variable header (topic,

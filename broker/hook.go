@@ -273,7 +273,27 @@ func (g *guard) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, e
 	g.count.drop(reason, g.count.robotLabel(role, string(cl.Properties.Username)))
 	g.log.Warn().Str("client", cl.ID).Str("topic", pk.TopicName).Str("reason", reason).
 		Msg("publish dropped: " + why)
+	if cl.Properties.ProtocolVersion == 5 && pk.FixedHeader.Qos == 1 {
+		// An MQTT 5 client can be told why: mochi answers with a PUBACK
+		// carrying the code, and the client does not send it again. (At
+		// QoS 0 nothing answers, and mochi would deliver a packet whose
+		// error is not CodeSuccessIgnore; at QoS 2 it would answer PUBACK
+		// instead of PUBREC.)
+		return pk, dropCode(reason)
+	}
 	return pk, packets.CodeSuccessIgnore
+}
+
+// dropCode is the MQTT 5 reason code that tells a client why its publish
+// was dropped.
+func dropCode(reason string) packets.Code {
+	switch reason {
+	case DropInvalidPayload:
+		return packets.ErrPayloadFormatInvalid
+	case DropTooLarge:
+		return packets.ErrPacketTooLarge
+	}
+	return packets.ErrNotAuthorized
 }
 
 // OnSessionEstablish runs after authentication and before mochi takes over

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -143,5 +144,56 @@ func TestRobotRetainFlag(t *testing.T) {
 	testkit.Eventually(t, wait, "a later subscriber to get the retained status", func() bool { return later.has(status, string(st)) })
 	if later.has(pose, "") {
 		t.Errorf("a later subscriber got the pose as retained")
+	}
+}
+
+// TestMQTT5ClientToldWhy: a robot on MQTT 5 (off the contract, which says
+// 3.1.1, but a client library's default) whose QoS 1 publish is dropped gets
+// a PUBACK with the reason (not authorized, payload format invalid, packet
+// too large: the framer reads an MQTT 5 PUBLISH's properties), so its
+// library reports it; the drop is counted as for 3.1.1, nothing of it is
+// delivered, and its next valid message is.
+func TestMQTT5ClientToldWhy(t *testing.T) {
+	needMosquitto(t)
+	b := startBroker(t, Options{})
+	addr := b.Addrs().TCP
+	s := readySub(t, b, "watch", "watcher", "probe/v5", []byte("ready"), "robots/#", "probe/#")
+	v5 := func(extra ...string) (string, error) {
+		args := append(mosqArgs(t, addr, "r1", "r1"), extra...)
+		for i, a := range args {
+			if a == "mqttv311" {
+				args[i] = "mqttv5"
+			}
+		}
+		out, err := exec.Command("mosquitto_pub", args...).CombinedOutput()
+		return string(out), err
+	}
+	foreign, own := topics.Robot("r2", topics.KindPose), topics.Robot("r1", topics.KindPose)
+	for _, c := range []struct {
+		desc, topic, payload, qos, want string
+	}{
+		{"another robot's topic, QoS 1", foreign, string(posePayload(t, "r2", 0.5)), "1", "Not authorized"},
+		{"an invalid payload, QoS 1", own, `{"v":1,`, "1", "Payload format invalid"},
+		{"another robot's topic, QoS 0", foreign, string(posePayload(t, "r2", 0.75)), "0", ""},
+		{"a packet over the limit, QoS 1", own, `{"v":1,"pad":"` + strings.Repeat("z", DefaultMaxPacketSize) + `"}`, "1", "too large"},
+	} {
+		out, err := v5("-q", c.qos, "-t", c.topic, "-m", c.payload)
+		if err != nil {
+			t.Errorf("%s: mosquitto_pub -V mqttv5: %v: %s", c.desc, err, out)
+		}
+		if c.want != "" && !strings.Contains(out, c.want) {
+			t.Errorf("%s: mosquitto_pub said %q, want the reason %q", c.desc, out, c.want)
+		}
+	}
+	good := posePayload(t, "r1", 0.25)
+	if out, err := v5("-q", "1", "-t", own, "-m", string(good)); err != nil || out != "" {
+		t.Fatalf("valid publish: %v: %q", err, out)
+	}
+	testkit.Eventually(t, wait, "the valid pose", func() bool { return s.has(own, string(good)) })
+	if s.has(foreign, "") || s.hasLine(own, `{"v":1,`) {
+		t.Errorf("a dropped message was delivered: %q", s.lines())
+	}
+	if d := b.Drops(); d[DropForeignTopic] != 2 || d[DropInvalidPayload] != 1 || d[DropTooLarge] != 1 {
+		t.Errorf("drops %v, want 2 foreign_topic, 1 invalid_payload, 1 packet_too_large", d)
 	}
 }

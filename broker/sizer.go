@@ -136,6 +136,7 @@ func (f *framer) peekConnect() (string, error) {
 		return "", err
 	}
 	f.out = append(f.out, body...)
+	f.v5 = isV5(body)
 	return connectUser(body)
 }
 
