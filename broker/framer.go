@@ -98,10 +98,10 @@ func (f *framer) next() error {
 // read, without consuming it.
 func (f *framer) peekV5() bool {
 	b, err := f.src.Peek(2)
-	if err != nil || int(b[0])<<8|int(b[1]) > 16 {
+	if err != nil {
 		return false
 	}
-	b, _ = f.src.Peek(2 + (int(b[0])<<8 | int(b[1])) + 1)
+	b, _ = f.src.Peek(min(2+(int(b[0])<<8|int(b[1]))+1, 2+16+1)) // isV5 judges a longer name
 	return isV5(b)
 }
 

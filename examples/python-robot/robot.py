@@ -274,7 +274,7 @@ class Link:
             # the id, as the first SUBSCRIBE's retained messages often do
             # when the second goes out: the next SUBSCRIBE has another id,
             # so that one is tried again at once.
-            delay = 0.05 if all(q in (0x91, 0, 1, 2) for q in granted) else 1.0
+            delay = 0.05 if all(q == 0x91 for q in granted if q >= 0x80) else 1.0
             threading.Timer(delay, self._subscribe, (step, gen)).start()
             return
         if step + 1 < len(self._steps()):
