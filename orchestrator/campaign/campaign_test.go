@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"strings"
@@ -96,6 +97,13 @@ func TestCampaign(t *testing.T) {
 		tallies[c] = map[int]*tally{}
 	}
 	total := map[Control]time.Duration{}
+	// Per seed, for the paired comparison: makespan and flowtime against
+	// their alone bounds, for the runs that finished.
+	type pair struct{ makespan, flowtime map[int64]float64 }
+	perSeed := map[Control]pair{}
+	for _, c := range controls {
+		perSeed[c] = pair{map[int64]float64{}, map[int64]float64{}}
+	}
 	var collisionsOff, undrivable int
 	for i := 0; i < n; i++ {
 		seed := *firstSeed + int64(i)
@@ -136,6 +144,10 @@ func TestCampaign(t *testing.T) {
 			}
 			tl.add(on, b)
 			total[c] += on.Makespan
+			if on.Finished {
+				perSeed[c].makespan[seed] = on.Makespan.Seconds() / b.Longest.Seconds()
+				perSeed[c].flowtime[seed] = on.Flowtime.Seconds() / b.Sum.Seconds()
+			}
 			if !on.Finished {
 				t.Errorf("seed %d (%d robots, %v) did not finish within %v: %v", seed, robots, c, cfg.Limit, on.Stuck)
 			}
@@ -175,11 +187,72 @@ func TestCampaign(t *testing.T) {
 			c, n, undrivable, all.runs, all.finished, all.collisions, collisionsOff,
 			all.mean(all.ratio, true), all.mean(all.bound, true), all.mean(all.flow, true), big.mean(big.drive, false))
 	}
+	if len(controls) == 2 {
+		// Seeds differ far more than controls do, so the controls are
+		// compared seed by seed: the mean of the differences, with its
+		// standard error (a difference within two of them is noise).
+		a, b := perSeed[controls[0]], perSeed[controls[1]]
+		m := paired(a.makespan, b.makespan)
+		f := paired(a.flowtime, b.flowtime)
+		fmt.Fprintf(out, "%v − %v, paired over %d seeds: makespan / longest alone %+.2f ± %.2f (standard error; per-seed sd %.2f), %v sooner on %d; flowtime / sum alone %+.2f ± %.2f\n",
+			controls[0], controls[1], m.n, m.mean, m.se, m.sd, controls[0], m.below, f.mean, f.se)
+	}
 	if collisionsOff == 0 {
 		t.Errorf("with traffic control off, %d seeds never collided: this campaign cannot see a collision", n)
 	}
 	if *seeds == 0 && total[Flow] > total[Queue] {
 		t.Errorf("flow took %v in all, the queue %v: the flow control is slower on the CI seeds", total[Flow], total[Queue])
+	}
+}
+
+// pairing is the comparison of two controls over the seeds both finished:
+// the mean, standard deviation and standard error of the per-seed
+// differences a − b, and the number of seeds where a was below b.
+type pairing struct {
+	n            int
+	mean, sd, se float64
+	below        int
+}
+
+func paired(a, b map[int64]float64) pairing {
+	var d []float64
+	var p pairing
+	for seed, x := range a {
+		if y, ok := b[seed]; ok {
+			d = append(d, x-y)
+			if x < y {
+				p.below++
+			}
+		}
+	}
+	p.n = len(d)
+	if p.n == 0 {
+		return p
+	}
+	for _, v := range d {
+		p.mean += v / float64(p.n)
+	}
+	if p.n > 1 {
+		for _, v := range d {
+			p.sd += (v - p.mean) * (v - p.mean)
+		}
+		p.sd = math.Sqrt(p.sd / float64(p.n-1))
+		p.se = p.sd / math.Sqrt(float64(p.n))
+	}
+	return p
+}
+
+func TestPaired(t *testing.T) {
+	a := map[int64]float64{1: 2.0, 2: 3.0, 3: 4.0, 4: 9.0}
+	b := map[int64]float64{1: 1.0, 2: 3.5, 3: 2.0, 5: 1.0}
+	// Seeds 1-3: differences 1, -0.5, 2.
+	p := paired(a, b)
+	wantSD := math.Sqrt(((1-5.0/6)*(1-5.0/6) + (-0.5-5.0/6)*(-0.5-5.0/6) + (2-5.0/6)*(2-5.0/6)) / 2)
+	if p.n != 3 || p.below != 1 || math.Abs(p.mean-5.0/6) > 1e-12 || math.Abs(p.sd-wantSD) > 1e-12 || math.Abs(p.se-wantSD/math.Sqrt(3)) > 1e-12 {
+		t.Fatalf("paired = %+v, want n 3, below 1, mean %.4f, sd %.4f", p, 5.0/6, wantSD)
+	}
+	if p := paired(a, map[int64]float64{}); p.n != 0 || p.mean != 0 {
+		t.Fatalf("nothing in common: %+v", p)
 	}
 }
 
