@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -234,6 +235,23 @@ func (m *Mosquitto) Stop() {
 		}
 		m.proc = nil
 	}
+}
+
+// Freeze stops the process (SIGSTOP), its sockets open: a broker host
+// that hangs. Thaw (SIGCONT) lets it run on.
+func (m *Mosquitto) Freeze() error {
+	if m.proc == nil {
+		return fmt.Errorf("mosquitto is not running")
+	}
+	return m.proc.Process.Signal(syscall.SIGSTOP)
+}
+
+// Thaw lets a frozen mosquitto run on.
+func (m *Mosquitto) Thaw() error {
+	if m.proc == nil {
+		return fmt.Errorf("mosquitto is not running")
+	}
+	return m.proc.Process.Signal(syscall.SIGCONT)
 }
 
 // Restart starts it again on the same port with the same data.
