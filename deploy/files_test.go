@@ -145,6 +145,9 @@ func TestRobotUnit(t *testing.T) {
 		"ExecStart":           "/usr/local/bin/robot --config /etc/collaborate/robot.yaml --hw pi",
 		"ExecStopPost":        "-/usr/local/bin/robot halt --config /etc/collaborate/robot.yaml",
 		"KillSignal":          "SIGTERM",
+		"Type":                "notify",
+		"NotifyAccess":        "main",
+		"WatchdogSec":         "2s",
 	} {
 		if got := keys[k]; len(got) != 1 || got[0] != want {
 			t.Errorf("%s = %q, want %q", k, got, want)

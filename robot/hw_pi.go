@@ -28,7 +28,8 @@ func piBackend(c Config, log zerolog.Logger) (backend, error) {
 	}
 	return backend{
 		detector: cam, drive: d, clock: hw.SystemClock{},
-		run:   func(ctx context.Context) error { return d.Run(ctx) },
-		close: func() error { return errors.Join(d.Close(), cam.Close()) },
+		run:      func(ctx context.Context) error { return d.Run(ctx) },
+		progress: d.Updates,
+		close:    func() error { return errors.Join(d.Close(), cam.Close()) },
 	}, nil
 }

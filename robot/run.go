@@ -18,6 +18,7 @@ import (
 	"collaborate/robot/link"
 	"collaborate/robot/pilot"
 	"collaborate/robot/sim"
+	"collaborate/robot/systemd"
 	"collaborate/robot/vision"
 	"collaborate/robot/world"
 	"collaborate/topics"
@@ -33,6 +34,9 @@ type backend struct {
 	drive    hw.Drive
 	clock    hw.Clock
 	run      func(ctx context.Context) error // nil when nothing runs beside the loop
+	// progress counts the turns of what runs beside the loop, nil when
+	// nothing does: the systemd watchdog pings only while it advances.
+	progress func() uint64
 	close    func() error
 	scale    float64 // sim seconds per wall second of the clock; 0 means 1
 }
@@ -187,6 +191,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if be.scale > 0 {
 		period = time.Duration(float64(period) / be.scale)
 	}
+	progress := []func() uint64{loop.Ticks}
+	if be.progress != nil {
+		progress = append(progress, be.progress)
+	}
+	watched := make(chan struct{})
+	go func() { systemd.Watch(ctx, log, progress...); close(watched) }()
+	defer func() { cancel(); <-watched }() // STOPPING=1 before the process ends
 	loopErr := loop.Run(ctx, period)
 	cancel()
 	if be.run != nil {

@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -36,7 +37,12 @@ type Loop struct {
 
 	detectErrors, publishErrors, driveErrors int
 	lastState                                string
+	ticks                                    atomic.Uint64
 }
+
+// Ticks is how many control steps have run: a loop that hangs stops
+// counting (the robot's systemd watchdog watches it).
+func (l *Loop) Ticks() uint64 { return l.ticks.Load() }
 
 // Stats are the loop's error counters.
 type Stats struct {
@@ -50,6 +56,7 @@ func (l *Loop) Stats() Stats {
 
 // Tick runs one control step.
 func (l *Loop) Tick() {
+	defer l.ticks.Add(1)
 	in := pilot.Input{Now: l.Clock.Now()}
 	// The link's state before its messages: whatever arrived before the
 	// heartbeat that made the link fit to move (a retained fleet stop) is

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"collaborate/robot/hw"
@@ -58,6 +59,7 @@ var _ hw.Drive = (*Drive)(nil)
 // Drive is a differential drive on an H-bridge. Its methods are safe for
 // concurrent use: the pilot calls Set while Run updates the pins.
 type Drive struct {
+	updates     atomic.Uint64
 	mu          sync.Mutex
 	cfg         Config
 	ramp        *Ramp
@@ -176,6 +178,7 @@ func (d *Drive) haltLocked() error {
 func (d *Drive) Update() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	defer d.updates.Add(1)
 	if d.closed {
 		return nil
 	}
@@ -252,6 +255,11 @@ func (d *Drive) Wheels() Wheels {
 func (d *Drive) Velocity() (linearMps, angularRps float64) {
 	return d.Wheels().Velocity(d.cfg.WheelBaseM)
 }
+
+// Updates is how many ramp and watchdog steps have run (Update calls): a
+// drive whose loop hangs, or whose pin write never returns, stops counting
+// (the robot's systemd watchdog watches it).
+func (d *Drive) Updates() uint64 { return d.updates.Load() }
 
 // Stats returns a copy of the counters.
 func (d *Drive) Stats() Stats {
