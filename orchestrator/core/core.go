@@ -29,6 +29,18 @@ type Planner interface {
 	HeadOn(now time.Time, a, b string) (backOff, wait string)
 }
 
+// Yielder is implemented by planners that may let robots go first past
+// one that stands, held (traffic.Reserver): the core calls Yield once a
+// head-on's waiter is freed (its backer has backed off, or it reported
+// clear, or BackoffTimeout), and on every tick after while the backer is
+// held, until the waiter's next checkpoint; Yield reports whether the
+// waiter now goes first. Without it, a waiter that stands waiting for the
+// backer's leg would wait for the backer, and the backer for it, until
+// HeadOnTimeout, and then meet it again.
+type Yielder interface {
+	Yield(now time.Time, stopped, goer string) bool
+}
+
 // Gate is implemented by planners that decide how many route steps each
 // robot may drive (traffic.Reserver). The core then releases no more than
 // the gate allows, and nothing beyond the reached steps for a robot the gate
@@ -161,6 +173,7 @@ type headOn struct {
 	waiterFreed    time.Time // zero until the waiter resumed
 	backedOff      bool      // the backer was seen backing off
 	backoffs       int       // back-offs ordered in this head-on
+	yielded        bool      // the planner let the waiter go first (Yielder)
 }
 
 // Core is the decision state. Not safe for concurrent use: see Runner.

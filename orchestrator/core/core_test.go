@@ -2,6 +2,7 @@ package core
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"path/filepath"
 	"slices"
@@ -353,7 +354,14 @@ func TestHeadOn(t *testing.T) {
 		t.Fatalf("second report: %s", describe(outs))
 	}
 	h.must("r2", facing("r2", topics.StateBackingUp))
+	if len(h.pl.yields) != 0 {
+		t.Fatalf("Yield asked while the backer backs off: %v", h.pl.yields)
+	}
 	h.one(h.must("r2", facing("r2", topics.StateHolding)), "r1", topics.DirResume)
+	// The backer stands, held: the planner may let the waiter go first.
+	if want := [][2]string{{"r2", "r1"}}; !slices.Equal(h.pl.yields, want) {
+		t.Fatalf("Yield calls %v, want %v", h.pl.yields, want)
+	}
 	// The waiter passes: its checkpoint frees the backer.
 	outs = h.must("r1", checkpoint(h.c.Epoch(), 0, 0, false))
 	h.one(outs, "r2", topics.DirResume)
@@ -368,6 +376,43 @@ func TestHeadOn(t *testing.T) {
 		t.Fatalf("backer freed with the waiter: %s", describe(outs))
 	}
 	h.one(h.tick(30*time.Second), "r2", topics.DirResume)
+}
+
+// Once the planner lets the waiter go first past the backer where it
+// stands, the backer never moves for that head-on again: the waiter's way
+// was judged clear of where it stood, and a backoff drives blind.
+func TestHeadOnNeverMovesABackerTheWaiterGoesFirstPast(t *testing.T) {
+	for _, yielded := range []bool{false, true} {
+		t.Run(fmt.Sprintf("yielded=%v", yielded), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "o.db")
+			withMap(t, path)
+			h := newHarness(t, Config{Missions: missionsFile(t, twoRobots), SilenceTimeout: time.Minute}, openStore(t, path))
+			h.pl.backer = "r2"
+			if yielded {
+				h.pl.goer = "r1"
+			}
+			h.must("r1", status(topics.StateMoving))
+			h.must("r2", status(topics.StateMoving))
+			faceToFace(h)
+			h.one(h.must("r1", &topics.Event{Kind: topics.EventBlocked, Other: "r2", Face: topics.FaceFront}), "r2", topics.DirBackoff)
+			h.must("r2", facing("r2", topics.StateBackingUp))
+			h.one(h.must("r2", facing("r2", topics.StateHolding)), "r1", topics.DirResume)
+			// The waiter is blocked by the backer again.
+			outs := h.must("r1", &topics.Event{Kind: topics.EventBlocked, Other: "r2", Face: topics.FaceFront})
+			backs := 0
+			for _, d := range directives(outs, "r2") {
+				if d.Kind == topics.DirBackoff {
+					backs++
+				}
+			}
+			if yielded && backs != 0 {
+				t.Fatalf("backer told to back off again after the waiter went first past it: %s", describe(outs))
+			}
+			if !yielded && backs != 1 {
+				t.Fatalf("backer not told to back off again (no yield): %s", describe(outs))
+			}
+		})
+	}
 }
 
 // A robot the operator stopped or held never backs off, whoever the

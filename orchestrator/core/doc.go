@@ -58,7 +58,12 @@
 //     waiter a hold. The waiter resumes when the backer leaves state
 //     backing_off, or the waiter reports clear, or after BackoffTimeout; the
 //     backer resumes at the waiter's next checkpoint, when the waiter goes
-//     offline, or after HeadOnTimeout. A freed waiter blocked again by the
+//     offline, or after HeadOnTimeout. When the waiter is freed, a planner
+//     that can (Yielder) may let it go first past the backer, held where it
+//     stands: a waiter standing at its gate for the backer's leg would
+//     otherwise wait for the backer, the backer for it; the backer then
+//     never backs off again in that head-on (the waiter's way was judged
+//     clear of where it stands). A freed waiter blocked again by the
 //     same backer makes it back off again, up to MaxBackoffs, then the two
 //     swap roles. A robot the operator stopped or held, or the whole fleet
 //     stopped, never backs off, nor one with another robot close behind it

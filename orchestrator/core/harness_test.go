@@ -24,6 +24,13 @@ type fakePlanner struct {
 	inputs [][]traffic.Robot
 	next   []traffic.Order // returned by the next Plan, then cleared
 	backer string          // HeadOn's answer: this one backs off
+	yields [][2]string     // Yield's calls: stopped, goer
+	goer   string          // Yield's answer: this robot goes first
+}
+
+func (p *fakePlanner) Yield(_ time.Time, stopped, goer string) bool {
+	p.yields = append(p.yields, [2]string{stopped, goer})
+	return goer == p.goer
 }
 
 func (p *fakePlanner) Plan(_ time.Time, rs []traffic.Robot) []traffic.Order {

@@ -353,6 +353,15 @@ func (c *Core) startHeadOn(now time.Time, backer, waiter string) []Out {
 
 // blockedAgain handles a freed waiter blocked again by its backer.
 func (c *Core) blockedAgain(now time.Time, h *headOn) []Out {
+	if h.yielded {
+		// The planner let the waiter go first past the backer where it
+		// stands: the backer must not move (a backoff drives blind, and
+		// the waiter's way was judged clear of where it stood). Both
+		// wait; HeadOnTimeout frees the backer, held then by its gate.
+		c.log.Info().Str("backer", h.backer).Str("waiter", h.waiter).
+			Msg("head-on: waiter blocked again by the backer it goes first past; the backer stays where it stands")
+		return nil
+	}
 	if c.latched(h.backer) || !c.clearBehind(h.backer) {
 		if c.latched(h.waiter) || !c.clearBehind(h.waiter) {
 			return nil // neither may move: both wait
@@ -390,6 +399,7 @@ func (c *Core) freeWaiter(now time.Time, h *headOn) []Out {
 		return nil
 	}
 	h.waiterFreed = now
+	c.yield(now, h)
 	k := c.robotCtl(h.waiter)
 	if k.headOn == nil {
 		return nil
@@ -424,8 +434,28 @@ func (c *Core) endHeadOns(now time.Time, id string) []Out {
 	return outs
 }
 
+// yield asks a planner that can (Yielder) to let h's waiter go first past
+// its backer, which stands, held, once the waiter is freed: until the
+// waiter's next checkpoint, a waiter standing at its gate for the backer's
+// leg (one it had then, or was given since) would wait for the backer, and
+// the backer for it.
+func (c *Core) yield(now time.Time, h *headOn) {
+	y, ok := c.planner.(Yielder)
+	if !ok || h.waiterFreed.IsZero() {
+		return
+	}
+	if y.Yield(now, h.backer, h.waiter) && !h.yielded {
+		h.yielded = true
+		c.log.Info().Str("robot", h.waiter).Str("stopped", h.backer).
+			Msg("head-on: the waiter's leg goes first, past the backer held where it stands")
+	}
+}
+
 func (c *Core) headOnTimeouts(now time.Time) []Out {
 	var outs []Out
+	for _, h := range c.headOns {
+		c.yield(now, h)
+	}
 	for _, h := range slices.Clone(c.headOns) {
 		if h.waiterFreed.IsZero() && now.Sub(h.since) >= c.cfg.BackoffTimeout {
 			outs = append(outs, c.freeWaiter(now, h)...)

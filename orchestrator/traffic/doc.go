@@ -61,14 +61,24 @@
 // between reserved legs; the robots' face reflex is a second, local defence.
 // When robots report one anyway (a robot held at its gate with its front
 // near a higher leg's way), the robot on the lower leg backs off (HeadOn).
+// When it cannot (a robot close behind it), the other backs off, and the
+// two would wait for each other when the one on the lower leg stands at
+// its gate (for the other, or for a leg that waits for the other) and the
+// other stopped for it (it stands nearer the other's way than planned:
+// poses err). So once the other has backed off and stands, held, every
+// robot waiting at its gate below it has its leg placed again, as a new
+// leg, at the other's rank or higher, with the other held where it stands,
+// but above no leg whose robot may be moving (Yield): all the robots it
+// then ranks above stand, and are gated where they stand.
 //
 // # No deadlock
 //
 // Every reserved leg ends (its robot online): the highest waits for nothing
 // (no gate; nobody comes to stand in its way, since lower robots stop at
 // their gates), so its robot drives it to its end, and then the next one is
-// highest. A new leg may rank above older ones, but the missions
-// have finitely many legs. Every reservation keeps a witness: with every
+// highest. A new leg may rank above older ones, and Yield may move a leg
+// above another (never back), but the missions have finitely many legs.
+// Every reservation keeps a witness: with every
 // reserved leg driven to its end, an order of single legs, one robot moving
 // at a time and the others standing, that finishes every route. When no leg
 // is reserved, the robots stand where the witness put them, its first leg

@@ -35,6 +35,12 @@ const aheadMarginM = 0.05
 // and above those that can still stop short of it, and the slot is the one
 // whose waits, by estimate, cost least. With Queue it always ranks last.
 func (p *Reserver) place(r *Robot, a, b Point, f *fleetIndex, self int, work float64, stalled bool) (slot int, blocker string, at Point) {
+	return p.placeAbove(r, a, b, f, self, work, stalled, len(f.moving), false)
+}
+
+// placeAbove is place with the slot at most lowest, and, with heldOnly,
+// ranked above no leg whose robot may be moving (yield).
+func (p *Reserver) placeAbove(r *Robot, a, b Point, f *fleetIndex, self int, work float64, stalled bool, lowest int, heldOnly bool) (slot int, blocker string, at Point) {
 	move := p.cfg.RobotDiameterM + p.cfg.CorridorMarginM
 	pass := p.standingClearance(stalled) // from every robot that stands, or will
 	if k := f.standing.inWay(a, b, pass, self, f.posOf); k >= 0 {
@@ -75,7 +81,7 @@ func (p *Reserver) place(r *Robot, a, b Point, f *fleetIndex, self int, work flo
 			onLeg := lerp(l.A, l.B, closestOnSeg(o.Pos, l.A, l.B))
 			c.above = c.above && pointSegDist(o.Pos, a, b) >= pass && pointSegDist(onLeg, a, b) >= pass
 		} else {
-			c.above = c.above && d+p.cfg.StopAllowanceM+aheadMarginM <= fIn
+			c.above = c.above && !heldOnly && d+p.cfg.StopAllowanceM+aheadMarginM <= fIn
 		}
 		// Estimated times from now: the new robot turns and gets going,
 		// a held one too once released.
@@ -92,7 +98,7 @@ func (p *Reserver) place(r *Robot, a, b Point, f *fleetIndex, self int, work flo
 	}
 	n := len(f.moving)
 	best, bestCost := -1, math.Inf(1)
-	for k := n; k >= 0; k-- {
+	for k := min(n, lowest); k >= 0; k-- {
 		if p.cfg.Queue && k < n {
 			break
 		}

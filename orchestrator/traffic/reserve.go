@@ -2,6 +2,7 @@ package traffic
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -116,6 +117,9 @@ type resLeg struct {
 	gate    float64
 	gatedBy string
 	gateAt  Point
+	// promotedOver is the robot whose leg this one was moved above after
+	// a head-on (yield); that robot's leg is never moved back above it.
+	promotedOver string
 }
 
 type resRobot struct {
@@ -132,7 +136,8 @@ type resRobot struct {
 	// unsafe is the fleet's version (plus one) when the deadlock check last
 	// refused its next leg: until the fleet changes, it would refuse again.
 	unsafe       uint64
-	online, done bool // as last seen
+	online, done bool  // as last seen
+	pos          Point // where the planner took it to be, as last seen
 }
 
 // Reserver is the reservation planner; the package doc says why it cannot
@@ -152,6 +157,11 @@ type Reserver struct {
 	// version counts the changes the deadlock check depends on: legs
 	// reserved and ended, robots coming and going, online or not.
 	version uint64
+	// last is the robots of the last Plan call, as the planner took them
+	// (yield places a leg again among them), and yields the robots that
+	// Yield was told stand, held, since.
+	last   []*Robot
+	yields map[string]bool
 	// Trace, when set, is told of every reserved leg and where the planner
 	// believes every robot stands (for debugging a run).
 	Trace func(string)
@@ -197,7 +207,8 @@ func (p *Reserver) Holds() map[string]Order {
 // them; when robots report one anyway (a robot off its leg, or one waiting
 // at its gate whose front a higher leg passes close to), the robot on the
 // lower-ranked leg backs off: it is the one that yields in the plan, and
-// backing off clears the way of the leg that goes first. Otherwise the one
+// backing off clears the way of the leg that goes first (when it cannot,
+// the core has the other back off, and then calls Yield). Otherwise the one
 // that came later backs off.
 func (p *Reserver) HeadOn(_ time.Time, a, b string) (string, string) {
 	if a == b || a == "" || b == "" {
@@ -216,6 +227,82 @@ func (p *Reserver) HeadOn(_ time.Time, a, b string) (string, string) {
 		return b, a
 	}
 	return a, b
+}
+
+// Yield is told that robot stopped stands still, held by the core until
+// goer has passed (a head-on's backer that has backed off, and its
+// waiter); the core tells it again on every tick while that holds. When
+// goer stands waiting at its gate (for stopped, or for a robot that waits
+// for stopped), while stopped stopped for goer (its face reflex: goer
+// stands nearer its way than planned, poses err), each waits for the
+// other. So at the next Plan call, with the positions of that call, every
+// robot held at its gate below stopped (goer among them) has its leg
+// placed again as a new leg would be (rules 1 and 2), at stopped's rank or
+// higher, with stopped held where it stands, and above no leg whose robot
+// may be moving; and only if stopped's leg was not itself moved above it
+// (they never swap back). Every robot it then ranks above stands, held
+// (stopped by the core, the others by their gates), and the planner gates
+// them where they stand. The deadlock check's witness does not depend on
+// ranks, so it still holds. Yield reports whether goer's leg ranks above
+// stopped's now.
+func (p *Reserver) Yield(_ time.Time, stopped, goer string) bool {
+	if p.yields == nil {
+		p.yields = map[string]bool{}
+	}
+	p.yields[stopped] = true
+	ih, ig := slices.Index(p.ranked, stopped), slices.Index(p.ranked, goer)
+	return ih >= 0 && ig >= 0 && ig < ih
+}
+
+// yieldAll serves the Yield calls since the last Plan call, with this
+// call's positions.
+func (p *Reserver) yieldAll() {
+	for _, stopped := range slices.Sorted(maps.Keys(p.yields)) {
+		ih := slices.Index(p.ranked, stopped)
+		if ih < 0 {
+			continue
+		}
+		for _, id := range slices.Clone(p.ranked[ih+1:]) {
+			if p.robots[id].atGate != nil {
+				p.yield(stopped, id)
+			}
+		}
+	}
+	clear(p.yields)
+}
+
+func (p *Reserver) yield(hi, lo string) bool {
+	sh, sl := p.robots[hi], p.robots[lo]
+	if p.cfg.Queue || sh == nil || sl == nil || sh.leg == nil || sl.leg == nil ||
+		sl.atGate == nil || sh.leg.promotedOver == lo {
+		return false
+	}
+	ih, il := slices.Index(p.ranked, hi), slices.Index(p.ranked, lo)
+	self := slices.IndexFunc(p.last, func(r *Robot) bool { return r.ID == lo })
+	if ih < 0 || il <= ih || self < 0 {
+		return false
+	}
+	r := p.last[self]
+	ll := sl.leg
+	a := lerp(ll.A, ll.B, closestOnSeg(r.Pos, ll.A, ll.B))
+	ranked := p.ranked
+	p.ranked = slices.Delete(slices.Clone(ranked), il, il+1)
+	held := sh.atGate
+	if held == nil {
+		sh.atGate = &Order{Robot: hi, Hold: true}
+	}
+	f := p.index(p.last)
+	slot, blocker, _ := p.placeAbove(r, a, ll.B, f, self, 0, false, ih, true)
+	sh.atGate = held
+	if blocker != "" {
+		p.ranked = ranked
+		return false
+	}
+	p.ranked = slices.Insert(p.ranked, slot, lo)
+	ll.promotedOver = hi
+	p.version++
+	p.stats.Yields++
+	return true
 }
 
 // before orders robots by first appearance, then id.
@@ -321,6 +408,7 @@ func done(l *resLeg, pos Point) float64 {
 // when it may go.
 func (p *Reserver) Plan(now time.Time, in []Robot) []Order {
 	robots := p.ingest(now, in)
+	p.yieldAll()
 	fleet := p.index(robots)
 	p.stats.Calls++
 	var orders []Order
@@ -417,6 +505,7 @@ func (p *Reserver) ingest(now time.Time, in []Robot) []*Robot {
 		return st == nil || st.leg == nil
 	})
 	sort.Slice(robots, func(i, j int) bool { return p.before(robots[i].ID, robots[j].ID) })
+	p.last = robots
 	return robots
 }
 

@@ -633,6 +633,141 @@ func TestReserverPassesAStandingRobotAsFarAsAMovingOneUnlessStalled(t *testing.T
 	}
 }
 
+// headOnAtGate sets up the planner as a fleet found it: a (on leg
+// spot 2 -> spot 8) waits at its gate for b's leg (from near marker 1 to
+// spot 9), which passes a's stop spot 0.19 m off, nearer than planned (b's
+// pose erred when its leg was reserved); b stands at bAt, stopped.
+func headOnAtGate(t *testing.T, bAt Point) (*Reserver, []Robot) {
+	t.Helper()
+	p := NewReserver(ReserverConfig{})
+	bFrom := Point{0.311, 1.159}
+	rs := []Robot{
+		{ID: "a", Online: true, Pos: spot(2), Route: route(2, 8), Step: 1},
+		{ID: "b", Online: true, Pos: bAt, Route: route(9, 3)},
+	}
+	p.ingest(t0, rs)
+	p.robots["b"].leg = &resLeg{A: bFrom, B: spot(9), Step: 0, gate: math.Inf(1)}
+	p.robots["a"].leg = &resLeg{A: spot(2), B: spot(8), Step: 1, gate: 0, gatedBy: "b"}
+	p.robots["a"].atGate = &Order{Robot: "a", Hold: true, With: "b"}
+	p.robots["a"].released, p.robots["b"].released = 2, 1
+	p.ranked = []string{"b", "a"}
+	p.ingest(t0, rs)
+	if d := pointSegDist(spot(2), bFrom, spot(9)); d > 0.2 {
+		t.Fatalf("test geometry: b's leg passes a %.3f m off, want under 0.2", d)
+	}
+	return p, rs
+}
+
+// bStopped is where b stopped for a in headOnAtGate: 0.30 m before a, on
+// its way (its face reflex, then it backed off).
+func bStopped() Point {
+	bFrom := Point{0.311, 1.159}
+	u := spot(9).sub(bFrom).scale(1 / spot(9).dist(bFrom))
+	bAt := bFrom.add(u.scale(closestOnSeg(spot(2), bFrom, spot(9)) * spot(9).dist(bFrom)))
+	for bAt.dist(spot(2)) < 0.30 {
+		bAt = bAt.sub(u.scale(0.01))
+	}
+	return bAt
+}
+
+// addWaitingForB adds c to headOnAtGate's fleet, at cAt on its leg spot 4
+// -> spot 10 (across a's), held at its gate for b, and makes a wait for c.
+func addWaitingForB(p *Reserver, rs []Robot, cAt Point) []Robot {
+	rs = append(rs, Robot{ID: "c", Online: true, Pos: cAt, Route: route(4, 10), Step: 1})
+	p.ingest(t0, rs)
+	p.robots["c"].leg = &resLeg{A: spot(4), B: spot(10), Step: 1, gate: cAt.dist(spot(4)), gatedBy: "b"}
+	p.robots["c"].atGate = &Order{Robot: "c", Hold: true, With: "b"}
+	p.robots["c"].released = 2
+	p.robots["a"].leg.gatedBy = "c"
+	p.ranked = []string{"b", "c", "a"}
+	p.ingest(t0, rs)
+	return rs
+}
+
+func TestReserverYieldLetsTheRobotWaitingAtItsGateGoFirst(t *testing.T) {
+	p, rs := headOnAtGate(t, bStopped())
+	if back, wait := p.HeadOn(t0, "b", "a"); back != "a" || wait != "b" {
+		t.Fatalf("HeadOn: %s backs off, %s waits; want a, on the lower leg (the core swaps them when it cannot)", back, wait)
+	}
+	if p.Yield(t0, "b", "a") {
+		t.Fatal("Yield(b stopped, a) moved a's leg before the next Plan call")
+	}
+	p.yieldAll() // as Plan does, after it takes in the robots
+	if !slices.Equal(p.ranked, []string{"a", "b"}) || !p.Yield(t0, "b", "a") {
+		t.Fatalf("ranks %v, want a, which waits at its gate for b, above b", p.ranked)
+	}
+	var releasedA, heldB bool
+	for _, o := range p.Plan(t0.Add(100*time.Millisecond), rs) {
+		releasedA = releasedA || (o.Robot == "a" && !o.Hold)
+		heldB = heldB || (o.Robot == "b" && o.Hold && o.With == "a")
+	}
+	if !releasedA || !heldB {
+		t.Fatalf("after the head-on: a released %v, b held for a %v; want both", releasedA, heldB)
+	}
+	// They never swap back: b, now waiting at its gate for a, is not moved
+	// above a.
+	p.Yield(t0.Add(200*time.Millisecond), "a", "b")
+	p.yieldAll()
+	if !slices.Equal(p.ranked, []string{"a", "b"}) {
+		t.Fatalf("Yield(a, b) after Yield(b, a): ranks %v, want a above b still", p.ranked)
+	}
+}
+
+func TestReserverYieldKeepsTheRankWhenTheOtherStandsInTheWay(t *testing.T) {
+	// b stands on a's way, 0.40 m ahead of a: a cannot go first.
+	bAt := lerp(spot(2), spot(8), 0.40/spot(2).dist(spot(8)))
+	p, _ := headOnAtGate(t, bAt)
+	p.Yield(t0, "b", "a")
+	p.yieldAll()
+	if p.Yield(t0, "b", "a") {
+		t.Fatal("Yield(b, a) let a go first with b standing in its way")
+	}
+	if !slices.Equal(p.ranked, []string{"b", "a"}) {
+		t.Fatalf("ranks %v, want them unchanged", p.ranked)
+	}
+}
+
+func TestReserverYieldLetsARobotGoFirstPastAChainOfWaits(t *testing.T) {
+	// As headOnAtGate, but a waits at its gate for c, whose leg (spot 4 ->
+	// spot 10, across a's) waits at its gate for b: b waits for a (the
+	// head-on), a for c, c for b. a's leg goes first, above both.
+	p, rs := headOnAtGate(t, bStopped())
+	cAt := lerp(spot(4), spot(10), 0.15)
+	addWaitingForB(p, rs, cAt)
+	if d := pointSegDist(cAt, spot(2), spot(8)); d < 0.30 {
+		t.Fatalf("test geometry: c stands %.3f m from a's way, want 0.30 or more", d)
+	}
+	if _, _, near := nearStretch(spot(2), spot(8), cAt, spot(10), 0.30); !near {
+		t.Fatal("test geometry: a's way must come near c's")
+	}
+	// c, which waits for b too, may go first as well: both rank above b.
+	p.Yield(t0, "b", "a")
+	p.yieldAll()
+	yielded := p.Yield(t0, "b", "a")
+	ia, ib, ic := slices.Index(p.ranked, "a"), slices.Index(p.ranked, "b"), slices.Index(p.ranked, "c")
+	if !yielded || ia > ib || ic > ib {
+		t.Fatalf("ranks %v, want a and c above b", p.ranked)
+	}
+}
+
+func TestReserverYieldLetsTheRobotInTheWayGoFirst(t *testing.T) {
+	// As the chain above, but c, waiting at its gate for b, stands on a's
+	// way: a cannot go before c, but c can go before b, and a after c.
+	p, rs := headOnAtGate(t, bStopped())
+	cAt := lerp(spot(4), spot(10), 0.4)
+	addWaitingForB(p, rs, cAt)
+	if d := pointSegDist(cAt, spot(2), spot(8)); d >= 0.24 {
+		t.Fatalf("test geometry: c stands %.3f m from a's way, want it in the way", d)
+	}
+	// c goes first, above b; a ranks below c (it waits for c at its gate),
+	// above b.
+	p.Yield(t0, "b", "a")
+	p.yieldAll()
+	if !slices.Equal(p.ranked, []string{"c", "a", "b"}) {
+		t.Fatalf("ranks %v, want c, a, b", p.ranked)
+	}
+}
+
 func TestReserverRanksALegAboveAnotherOnlyWhereItsEndLeavesRoom(t *testing.T) {
 	p, rs, _ := aOnLegTo6(t)
 	// c cannot wait for a (a ends within move of c's way) and would end 0.27 m
@@ -644,5 +779,19 @@ func TestReserverRanksALegAboveAnotherOnlyWhereItsEndLeavesRoom(t *testing.T) {
 	}
 	if blocker := blockerOf(p, rs[0], from, to); blocker != "a" {
 		t.Fatalf("c's leg ranked above a's, ending 0.27 m from a's way (blocker %q), want it refused", blocker)
+	}
+}
+
+func TestReserverYieldNeverRanksALegAboveAMovingRobot(t *testing.T) {
+	// As the chain, but c is on its way (not held): a would have to rank
+	// above c, which may be moving, and does not.
+	p, rs := headOnAtGate(t, bStopped())
+	addWaitingForB(p, rs, lerp(spot(4), spot(10), 0.15))
+	p.robots["c"].atGate = nil
+	p.robots["c"].leg.gate = math.Inf(1)
+	p.Yield(t0, "b", "a")
+	p.yieldAll()
+	if !slices.Equal(p.ranked, []string{"b", "c", "a"}) {
+		t.Fatalf("ranks %v, want b, c, a: a moved above c, which may be moving", p.ranked)
 	}
 }

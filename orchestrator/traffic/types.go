@@ -63,6 +63,7 @@ type Stats struct {
 	HeadOns  int // head-on reports resolved
 	Stalls   int // legs reserved without the deadlock check after a stall
 	Ahead    int // legs reserved ahead of legs reserved earlier (not Queue)
+	Yields   int // legs moved above the leg of a robot stopped for theirs (HeadOn)
 	// Summed over Plan calls, and divided by Calls the mean number of
 	// robots at a time: driving a reserved leg (Driving), held at a gate on
 	// one (AtGate), and waiting for their next leg because of another
