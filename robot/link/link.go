@@ -46,6 +46,14 @@ type Options struct {
 	RetryInterval  time.Duration // between connection attempts, and the longest reconnect back-off, default 2 s
 	OpTimeout      time.Duration // WaitTimeout of every token the link waits for, default 5 s
 	InboxSize      int           // queued inbound messages before coalescing, default 64
+	// DeafAfter: connected and subscribed, but no orchestrator heartbeat
+	// for this long, the link reconnects (then waits twice as long before
+	// the next time, up to a minute, until a heartbeat comes). A broker can
+	// keep a connection that it routes nothing to: mochi, thawed after a
+	// freeze, may handle a robot's dead connection and its new one at once.
+	// Safety does not wait for it (OrchSilence stops the robot); the robot
+	// gets going again once it hears the orchestrator. Default 10 s.
+	DeafAfter time.Duration
 
 	Version string          // robot software version, in the offline status
 	Faces   *topics.FaceIDs // face marker ids, in the offline status
@@ -75,6 +83,9 @@ func (o *Options) defaults() {
 	}
 	if o.InboxSize <= 0 {
 		o.InboxSize = 64
+	}
+	if o.DeafAfter <= 0 {
+		o.DeafAfter = 10 * time.Second
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -121,6 +132,7 @@ type Stats struct {
 	ConnectionsLost  uint64
 	SubscribeRetries uint64 // SUBSCRIBEs refused or unanswered, tried again
 	Heartbeats       uint64 // orchestrator heartbeats received
+	DeafReconnects   uint64 // reconnections for want of a heartbeat while connected (DeafAfter)
 }
 
 type counters struct {
@@ -128,6 +140,7 @@ type counters struct {
 	published, acked, publishErrors, droppedOffline atomic.Uint64
 	connects, connectionsLost, subscribeRetries     atomic.Uint64
 	heartbeats                                      atomic.Uint64
+	deafReconnects                                  atomic.Uint64
 }
 
 // Link is one robot's MQTT connection. Its methods are safe for concurrent
@@ -146,6 +159,7 @@ type Link struct {
 	orchSeq    uint64
 	orchOnline bool      // the newest orchestrator/status said online
 	hbAt       time.Time // arrival of the last orchestrator heartbeat since the last connect
+	subAt      time.Time // when the link last got connected and subscribed
 	hbEpoch    uint64
 	queue      []Incoming
 	closed     bool
@@ -273,9 +287,10 @@ func Dial(opts Options) (*Link, error) {
 	}
 	l.client = mqtt.NewClient(co)
 
-	l.wg.Add(2)
+	l.wg.Add(3)
 	go l.pump()
 	go l.connect()
+	go l.watchDeaf()
 	return l, nil
 }
 
@@ -380,6 +395,7 @@ func (l *Link) onConnect(c mqtt.Client) {
 	ok := l.gen == gen && !l.closed // not lost or closed while subscribing
 	if ok {
 		l.state.Connected = true
+		l.subAt = l.opts.Now()
 	}
 	l.mu.Unlock()
 	if ok {
@@ -427,6 +443,71 @@ const (
 	idInUseDelay   = 50 * time.Millisecond
 	idInUseRetries = 10
 )
+
+// watchDeaf reconnects a link that is connected but hears no orchestrator
+// heartbeat for DeafAfter (Options.DeafAfter), with a back-off.
+func (l *Link) watchDeaf() {
+	defer l.wg.Done()
+	t := time.NewTicker(l.opts.DeafAfter / 4)
+	defer t.Stop()
+	after := l.opts.DeafAfter
+	for {
+		select {
+		case <-l.done:
+			return
+		case <-t.C:
+		}
+		now := l.opts.Now()
+		l.mu.Lock()
+		since := l.hbAt
+		if since.IsZero() {
+			since = l.subAt
+		}
+		heard := !l.hbAt.IsZero()
+		deaf := l.state.Connected && !l.closed && now.Sub(since) > after
+		l.mu.Unlock()
+		if heard && !deaf {
+			after = l.opts.DeafAfter
+		}
+		if !deaf {
+			continue
+		}
+		l.n.deafReconnects.Add(1)
+		l.log.Warn().Dur("silent", now.Sub(since).Round(time.Millisecond)).
+			Msg("mqtt connected but no orchestrator heartbeat: reconnecting (the broker may route nothing to this connection)")
+		l.reconnect()
+		after = min(2*after, time.Minute)
+	}
+}
+
+// reconnect drops the connection and makes it again.
+func (l *Link) reconnect() {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return
+	}
+	l.gen++
+	l.state.Connected = false
+	l.orchOnline, l.hbAt = false, time.Time{}
+	l.state.LostAt = l.opts.Now()
+	l.mu.Unlock()
+	l.client.Disconnect(250)
+	tok := l.client.Connect()
+	for !tok.WaitTimeout(l.opts.OpTimeout) {
+		select {
+		case <-l.done:
+			return
+		default:
+		}
+	}
+	if err := tok.Error(); err != nil {
+		l.log.Error().Err(err).Msg("mqtt reconnect failed")
+	}
+	if l.isClosed() {
+		l.client.Disconnect(250) // closed meanwhile: do not stay connected
+	}
+}
 
 func (l *Link) onLost(_ mqtt.Client, err error) {
 	l.mu.Lock()
@@ -486,6 +567,7 @@ func (l *Link) Stats() Stats {
 		ConnectionsLost:  l.n.connectionsLost.Load(),
 		SubscribeRetries: l.n.subscribeRetries.Load(),
 		Heartbeats:       l.n.heartbeats.Load(),
+		DeafReconnects:   l.n.deafReconnects.Load(),
 	}
 }
 

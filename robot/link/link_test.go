@@ -610,3 +610,26 @@ func TestStampSeqIncreasesPerKind(t *testing.T) {
 		t.Fatalf("seq %d does not start after the Dial time in ms", a.Seq)
 	}
 }
+
+// A broker may keep a connection that it routes nothing to (mochi, thawed
+// after a freeze, handling a robot's dead connection and its new one at
+// once): the robot, connected by its own account and its pings answered,
+// hears no heartbeat and stays stopped. After DeafAfter the link
+// reconnects, subscribes again, and hears the orchestrator.
+func TestDeafConnectionReconnects(t *testing.T) {
+	b := startBroker(t, "127.0.0.1:0")
+	b.publish(t, topics.TopicOrchestratorStatus, &topics.OrchestratorState{Header: orch(1), State: topics.OrchOnline, Epoch: 1})
+	b.beat(t, 1)
+	l := dial(t, b.addr, func(o *link.Options) { o.DeafAfter = 400 * time.Millisecond })
+	testkit.Eventually(t, wait, "heartbeats", func() bool { return l.Stats().Heartbeats >= 3 })
+	// The broker stops routing the heartbeat to r1; the connection lives.
+	if !b.srv.Topics.Unsubscribe(topics.TopicOrchestratorHeartbeat, "r1") {
+		t.Fatal("r1 was not subscribed to the heartbeat")
+	}
+	before := l.Stats().Heartbeats
+	testkit.Eventually(t, wait, "a reconnection for want of a heartbeat", func() bool { return l.Stats().DeafReconnects >= 1 })
+	testkit.Eventually(t, wait, "heartbeats again", func() bool { return l.Stats().Heartbeats >= before+3 })
+	if st := l.State(); !st.Connected || !st.OrchestratorOnline {
+		t.Fatalf("after the reconnection: %+v, want connected and the orchestrator online", st)
+	}
+}
