@@ -298,6 +298,11 @@ func Dial(opts Options) (*Link, error) {
 // link is closed, and reconnects by itself after that.
 func (l *Link) connect() {
 	defer l.wg.Done()
+	l.dial()
+}
+
+// dial connects and waits until paho has, or the link is closed.
+func (l *Link) dial() {
 	tok := l.client.Connect()
 	for !tok.WaitTimeout(l.opts.OpTimeout) {
 		select {
@@ -480,42 +485,31 @@ func (l *Link) watchDeaf() {
 	}
 }
 
-// reconnect drops the connection and makes it again.
-func (l *Link) reconnect() {
+// lost records that the connection is gone: nothing heard on it counts.
+func (l *Link) lost() {
 	l.mu.Lock()
-	if l.closed {
-		l.mu.Unlock()
-		return
-	}
 	l.gen++
 	l.state.Connected = false
 	l.orchOnline, l.hbAt = false, time.Time{}
 	l.state.LostAt = l.opts.Now()
 	l.mu.Unlock()
+}
+
+// reconnect drops the connection and makes it again.
+func (l *Link) reconnect() {
+	if l.isClosed() {
+		return
+	}
+	l.lost()
 	l.client.Disconnect(250)
-	tok := l.client.Connect()
-	for !tok.WaitTimeout(l.opts.OpTimeout) {
-		select {
-		case <-l.done:
-			return
-		default:
-		}
-	}
-	if err := tok.Error(); err != nil {
-		l.log.Error().Err(err).Msg("mqtt reconnect failed")
-	}
+	l.dial()
 	if l.isClosed() {
 		l.client.Disconnect(250) // closed meanwhile: do not stay connected
 	}
 }
 
 func (l *Link) onLost(_ mqtt.Client, err error) {
-	l.mu.Lock()
-	l.gen++
-	l.state.Connected = false
-	l.orchOnline, l.hbAt = false, time.Time{}
-	l.state.LostAt = l.opts.Now()
-	l.mu.Unlock()
+	l.lost()
 	l.n.connectionsLost.Add(1)
 	l.log.Warn().Err(err).Msg("mqtt connection lost")
 }
