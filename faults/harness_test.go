@@ -185,7 +185,7 @@ func start(t *testing.T, o options) *fleet {
 		f.orchArgs = []string{"--state-dir", f.path("state"), "--mqtt-addr", f.mqttAddr}
 	}
 	f.orchArgs = append(f.orchArgs, "--http-addr", f.httpAddr, "--missions", o.missions, "--log-format", "json")
-	f.startOrchestrator()
+	f.firstOrchestrator()
 
 	f.tox = toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
 	for _, id := range f.ids {
@@ -274,6 +274,38 @@ func (f *fleet) startOrchestrator() {
 	f.t.Helper()
 	f.runs++
 	f.orch = testkit.Start(f.t, f.dir, fmt.Sprintf("orchestrator-%d", f.runs), bins["./orchestrator"], f.orchArgs...)
+	f.orch.WaitOutput(f.t, 15*time.Second, "ready")
+	f.login()
+}
+
+// firstOrchestrator starts the orchestrator the first time. Its ports were
+// free when chosen, but a process running beside the test may take one
+// before the orchestrator binds it: then it takes new ones (nothing dials
+// them yet) and tries again.
+func (f *fleet) firstOrchestrator() {
+	f.t.Helper()
+	for attempt := 1; ; attempt++ {
+		f.runs++
+		f.orch = testkit.Start(f.t, f.dir, fmt.Sprintf("orchestrator-%d", f.runs), bins["./orchestrator"], f.orchArgs...)
+		deadline := time.Now().Add(15 * time.Second)
+		for f.orch.Running() && !f.orch.Out.Contains("ready") && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if f.orch.Running() || attempt == 3 || !strings.Contains(f.orch.Err.String(), "address already in use") {
+			break
+		}
+		f.t.Logf("orchestrator: a port was taken before it bound it; new ports:\n%s", testkit.Tail(f.orch.Err.String(), 3))
+		for i, a := range f.orchArgs {
+			switch {
+			case a == "--http-addr":
+				f.httpAddr = testkit.FreeAddr(f.t)
+				f.orchArgs[i+1] = f.httpAddr
+			case a == "--mqtt-addr":
+				f.mqttAddr = testkit.FreeAddr(f.t)
+				f.orchArgs[i+1] = f.mqttAddr
+			}
+		}
+	}
 	f.orch.WaitOutput(f.t, 15*time.Second, "ready")
 	f.login()
 }
