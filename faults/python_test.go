@@ -1,6 +1,11 @@
 package faults
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
 	"testing"
 
 	"collaborate/internal/testkit"
@@ -15,6 +20,67 @@ import (
 func TestPythonRobotInFleet(t *testing.T) {
 	testkit.PythonWithPaho(t)
 	f := start(t, options{python: []string{"r4"}})
+	f.waitDone()
+	f.finish()
+}
+
+// A broker that keeps every connection but routes no orchestrator
+// heartbeat (mosquitto reloaded with an ACL that lacks its read rule):
+// every robot, the Python example among them, stops within the contract's
+// silence, and reconnects after ten seconds without one (backing off while
+// none comes). Once the ACL is mended and reloaded, the fleet carries on
+// by itself and every mission ends.
+func TestDeafBrokerStopsThenFleetCarriesOn(t *testing.T) {
+	testkit.PythonWithPaho(t)
+	f := start(t, options{external: true, python: []string{"r4"}})
+	f.midRoute()
+	root, err := testkit.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := os.ReadFile(filepath.Join(root, "deploy/mosquitto/acl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deaf := f.path("acl-deaf")
+	var kept []string
+	for _, l := range strings.Split(string(good), "\n") {
+		if strings.TrimSpace(l) != "pattern read orchestrator/heartbeat" {
+			kept = append(kept, l)
+		}
+	}
+	if len(kept) == len(strings.Split(string(good), "\n")) {
+		t.Fatal("deploy/mosquitto/acl has no rule for the orchestrator heartbeat")
+	}
+	if err := os.WriteFile(deaf, []byte(strings.Join(kept, "\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	connects := func(id string) int { return strings.Count(f.mosq.Logs.String(), " as "+id+" ") }
+	before := map[string]int{}
+	for _, id := range f.ids {
+		before[id] = connects(id)
+	}
+	if err := f.mosq.SetACL(deaf); err != nil {
+		t.Fatal(err)
+	}
+	deafAt := time.Now()
+	time.Sleep(3 * time.Second)
+	for _, id := range f.ids {
+		if d, _ := f.truth.travel(id, deafAt.Add(2*time.Second), time.Now()); d > 0.01 {
+			t.Errorf("%s drove %.3f m without an orchestrator heartbeat", id, d)
+		}
+	}
+	testkit.Eventually(t, 30*time.Second, "every robot to reconnect for want of a heartbeat", func() bool {
+		for _, id := range f.ids {
+			if connects(id) <= before[id] {
+				return false
+			}
+		}
+		return true
+	}, func() string { return testkit.Tail(f.mosq.Logs.String(), 40) })
+	if err := f.mosq.SetACL(filepath.Join(root, "deploy/mosquitto/acl")); err != nil {
+		t.Fatal(err)
+	}
 	f.waitDone()
 	f.finish()
 }

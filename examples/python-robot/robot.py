@@ -40,6 +40,8 @@ VERSION = 1
 HEARTBEAT_S = 0.5          # robots/{id}/heartbeat, whatever the state
 ORCH_SILENCE_S = 0.8       # no orchestrator/heartbeat for this long: stop
 KEEPALIVE_S = 3
+DEAF_AFTER_S = 10.0        # connected, but no orchestrator heartbeat for this long: reconnect
+DEAF_AFTER_MAX_S = 60.0    # ... doubling each time until one comes, up to this
 MAX_PAYLOAD = 16384
 
 # This robot's own settings.
@@ -213,6 +215,9 @@ class Link:
         self.orch_online = False
         self.orch_epoch = self.orch_seq = 0
         self.last_beat = None                 # monotonic time of the last orchestrator heartbeat
+        self.heard = None                     # ... or of the last subscription, whichever is later
+        self.deaf_after = DEAF_AFTER_S
+        self.deaf_reconnects = 0
         self.generation = 0                   # bumped on every connect
         kw = dict(client_id=robot_id, clean_session=False, protocol=mqtt.MQTTv311)
         if hasattr(mqtt, "CallbackAPIVersion"):  # paho-mqtt 2
@@ -283,6 +288,7 @@ class Link:
             with self.lock:
                 if gen == self.generation:
                     self.subscribed = True
+                    self.heard = time.monotonic()
 
     def _on_disconnect(self, client, userdata, rc):
         with self.lock:
@@ -300,7 +306,8 @@ class Link:
         with self.lock:
             if m.topic == "orchestrator/heartbeat":
                 if body.get("epoch", 0) >= self.orch_epoch:
-                    self.last_beat = time.monotonic()
+                    self.last_beat = self.heard = time.monotonic()
+                    self.deaf_after = DEAF_AFTER_S
             elif m.topic == "orchestrator/status":
                 epoch, seq = body.get("epoch", 0), body.get("seq", 0)
                 online = body.get("state") == "online"
@@ -321,6 +328,30 @@ class Link:
             if self.last_beat is None or time.monotonic() - self.last_beat > ORCH_SILENCE_S:
                 return False, "no orchestrator heartbeat for %.1f s" % ORCH_SILENCE_S
             return True, ""
+
+    def check_deaf(self):
+        """Connected and subscribed, but no orchestrator heartbeat for
+        deaf_after: drop the connection, and paho connects again. A broker
+        can keep a connection and route nothing to it (mochi thawed after a
+        freeze, an ACL reloaded without the heartbeat); safety does not wait
+        for this (state() says stop after ORCH_SILENCE_S)."""
+        with self.lock:
+            if not (self.client.is_connected() and self.subscribed) or self.heard is None:
+                return
+            if time.monotonic() - self.heard < self.deaf_after:
+                return
+            silent = time.monotonic() - self.heard
+            self.heard = None
+            self.deaf_after = min(2 * self.deaf_after, DEAF_AFTER_MAX_S)
+            self.deaf_reconnects += 1
+            sock = self.client.socket()
+        print("no orchestrator heartbeat for %.1f s while connected: reconnecting (next time after %.0f s)"
+              % (silent, self.deaf_after), file=sys.stderr, flush=True)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # as a lost link: the broker sends the will, paho reconnects
+            except OSError:
+                pass
 
     def connected(self):
         with self.lock:
@@ -854,6 +885,7 @@ def main(argv=None):
             now = clock.now()
             dt = min(max(now - last, 0.0), 0.5)
             last = max(last, now)
+            link.check_deaf()
             ok, why = link.state()      # before the inbox: see Link.state
             msgs = link.drain()
             try:

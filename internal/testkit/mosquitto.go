@@ -254,6 +254,33 @@ func (m *Mosquitto) Thaw() error {
 	return m.proc.Process.Signal(syscall.SIGCONT)
 }
 
+// SetACL points its configuration at the ACL file acl and has it reload
+// (SIGHUP), its connections open: mosquitto checks the new rules on every
+// later delivery and subscription.
+func (m *Mosquitto) SetACL(acl string) error {
+	if m.proc == nil {
+		return fmt.Errorf("mosquitto is not running")
+	}
+	b, err := os.ReadFile(m.conf)
+	if err != nil {
+		return err
+	}
+	lines := strings.Split(string(b), "\n")
+	found := false
+	for i, l := range lines {
+		if strings.HasPrefix(l, "acl_file ") {
+			lines[i], found = "acl_file "+acl, true
+		}
+	}
+	if !found {
+		return fmt.Errorf("%s has no acl_file", m.conf)
+	}
+	if err := os.WriteFile(m.conf, []byte(strings.Join(lines, "\n")), 0o600); err != nil {
+		return err
+	}
+	return m.proc.Process.Signal(syscall.SIGHUP)
+}
+
 // Restart starts it again on the same port with the same data.
 func (m *Mosquitto) Restart() { m.start() }
 
