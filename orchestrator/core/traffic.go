@@ -288,6 +288,9 @@ func (c *Core) blocked(now time.Time, id string, e *topics.Event) ([]Out, error)
 		c.log.Info().Str("backer", waiter).Str("waiter", backer).
 			Msg("head-on: the same two met again after a timeout; the one that waited backs off this time")
 		backer, waiter = waiter, backer
+	} else if ok && last.backer == backer && now.Sub(last.ended) < c.cfg.HeadOnTimeout {
+		c.log.Info().Str("backer", backer).Str("waiter", waiter).Bool("stopped", c.latched(waiter)).
+			Msg("head-on: the same two met again after a timeout, but the one that waited may not back off (stopped by the operator, or a robot behind it)")
 	}
 	if c.latched(backer) || !c.clearBehind(backer) {
 		if c.latched(waiter) || !c.clearBehind(waiter) {
