@@ -166,7 +166,6 @@ type report struct {
 
 func (k *ctl) held() bool { return k.traffic != nil || k.headOn != nil || k.operatorHold || k.stopped }
 
-// headOn is one head-on being resolved.
 // timedOut is a head-on between two robots that ended by HeadOnTimeout,
 // the waiter not past the backer: when the two meet again, the one that
 // backed off then waits, and the other backs off (if it may).
@@ -175,6 +174,7 @@ type timedOut struct {
 	ended  time.Time
 }
 
+// headOn is one head-on being resolved.
 type headOn struct {
 	backer, waiter string
 	since          time.Time
