@@ -4,9 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
-
 	"testing"
+	"time"
 
 	"collaborate/internal/testkit"
 )
@@ -57,6 +56,14 @@ func TestDeafBrokerStopsThenFleetCarriesOn(t *testing.T) {
 		t.Fatal(err)
 	}
 	connects := func(id string) int { return strings.Count(f.mosq.Logs.String(), " as "+id+" ") }
+	testkit.Eventually(t, 30*time.Second, "every robot to connect", func() bool {
+		for _, id := range f.ids {
+			if connects(id) == 0 {
+				return false
+			}
+		}
+		return true
+	}, func() string { return testkit.Tail(f.mosq.Logs.String(), 40) })
 	before := map[string]int{}
 	for _, id := range f.ids {
 		before[id] = connects(id)
