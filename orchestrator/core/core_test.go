@@ -335,13 +335,7 @@ func TestTrafficHolds(t *testing.T) {
 }
 
 func TestHeadOn(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "o.db")
-	withMap(t, path)
-	h := newHarness(t, Config{Missions: missionsFile(t, twoRobots), SilenceTimeout: time.Minute}, openStore(t, path))
-	h.pl.backer = "r2"
-	h.must("r1", status(topics.StateMoving))
-	h.must("r2", status(topics.StateMoving))
-	faceToFace(h)
+	h := headOnPair(t, "")
 	if _, err := h.send("r1", &topics.Event{Kind: topics.EventBlocked, Other: "ghost", Face: topics.FaceFront}); !errors.Is(err, ErrRejected) {
 		t.Fatalf("blocked by an unknown robot: %v", err)
 	}
@@ -384,13 +378,7 @@ func TestHeadOn(t *testing.T) {
 // off, whoever the planner names; after the timeout has passed again, the
 // planner's choice stands.
 func TestHeadOnAfterATimeoutSwapsRoles(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "o.db")
-	withMap(t, path)
-	h := newHarness(t, Config{Missions: missionsFile(t, twoRobots), SilenceTimeout: time.Minute}, openStore(t, path))
-	h.pl.backer = "r2"
-	h.must("r1", status(topics.StateMoving))
-	h.must("r2", status(topics.StateMoving))
-	faceToFace(h)
+	h := headOnPair(t, "")
 	meet := func() []Out {
 		t.Helper()
 		outs := h.must("r2", &topics.Event{Kind: topics.EventBlocked, Other: "r1", Face: topics.FaceFront})
@@ -421,16 +409,11 @@ func TestHeadOnAfterATimeoutSwapsRoles(t *testing.T) {
 func TestHeadOnNeverMovesABackerTheWaiterGoesFirstPast(t *testing.T) {
 	for _, yielded := range []bool{false, true} {
 		t.Run(fmt.Sprintf("yielded=%v", yielded), func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "o.db")
-			withMap(t, path)
-			h := newHarness(t, Config{Missions: missionsFile(t, twoRobots), SilenceTimeout: time.Minute}, openStore(t, path))
-			h.pl.backer = "r2"
+			goer := ""
 			if yielded {
-				h.pl.goer = "r1"
+				goer = "r1"
 			}
-			h.must("r1", status(topics.StateMoving))
-			h.must("r2", status(topics.StateMoving))
-			faceToFace(h)
+			h := headOnPair(t, goer)
 			h.one(h.must("r1", &topics.Event{Kind: topics.EventBlocked, Other: "r2", Face: topics.FaceFront}), "r2", topics.DirBackoff)
 			h.must("r2", facing("r2", topics.StateBackingUp))
 			h.one(h.must("r2", facing("r2", topics.StateHolding)), "r1", topics.DirResume)

@@ -316,6 +316,21 @@ func (h *harness) routeThenResume(outs []Out, robot string) *topics.Directive {
 	return ds[0]
 }
 
+// headOnPair is a harness with twoRobots' r1 and r2 moving, face to face
+// (faceToFace), and a planner that names r2 to back off in a head-on; goer,
+// when not empty, is the robot the planner lets go first (Yield).
+func headOnPair(t *testing.T, goer string) *harness {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "o.db")
+	withMap(t, path)
+	h := newHarness(t, Config{Missions: missionsFile(t, twoRobots), SilenceTimeout: time.Minute}, openStore(t, path))
+	h.pl.backer, h.pl.goer = "r2", goer
+	h.must("r1", status(topics.StateMoving))
+	h.must("r2", status(topics.StateMoving))
+	faceToFace(h)
+	return h
+}
+
 // faceToFace has r1 and r2 report poses 0.6 m apart, facing each other,
 // with nothing behind either: a head-on where either may back off.
 func faceToFace(h *harness) {

@@ -203,13 +203,7 @@ func TestHeartbeat(t *testing.T) {
 // with no head-on deciding for it (its report came while the other robot
 // was in another head-on) gets fresh directives after BlockedRetry.
 func TestBlockedAgain(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "o.db")
-	withMap(t, path)
-	h := newHarness(t, Config{Missions: missionsFile(t, twoRobots), SilenceTimeout: time.Minute}, openStore(t, path))
-	h.pl.backer = "r2"
-	h.must("r1", status(topics.StateMoving))
-	h.must("r2", status(topics.StateMoving))
-	faceToFace(h)
+	h := headOnPair(t, "")
 	blocked := &topics.Event{Kind: topics.EventBlocked, Other: "r2", Face: topics.FaceFront}
 	outs := h.must("r1", blocked)
 	h.one(outs, "r2", topics.DirBackoff)
