@@ -166,14 +166,6 @@ type report struct {
 
 func (k *ctl) held() bool { return k.traffic != nil || k.headOn != nil || k.operatorHold || k.stopped }
 
-// timedOut is a head-on between two robots that ended by HeadOnTimeout,
-// the waiter not past the backer: when the two meet again, the one that
-// backed off then waits, and the other backs off (if it may).
-type timedOut struct {
-	backer string
-	ended  time.Time
-}
-
 // headOn is one head-on being resolved.
 type headOn struct {
 	backer, waiter string
@@ -217,11 +209,8 @@ type Core struct {
 	// latchesDirty: an operator latch changed since the last Persist.
 	latchesDirty bool
 	headOns      []*headOn
-	// timedOut remembers, per pair of robots (sorted ids), the last head-on
-	// that ended by HeadOnTimeout, for HeadOnTimeout after.
-	timedOut map[[2]string]timedOut
-	beatSeq  uint64
-	lastBeat time.Time
+	beatSeq      uint64
+	lastBeat     time.Time
 
 	stats Stats
 }

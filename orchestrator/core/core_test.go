@@ -372,37 +372,6 @@ func TestHeadOn(t *testing.T) {
 	h.one(h.tick(30*time.Second), "r2", topics.DirResume)
 }
 
-// Two robots that meet again after a head-on that timed out, the waiter
-// not past the backer (it stood, waiting for a leg that waited for the
-// backer): the one that backed off waits this time, and the other backs
-// off, whoever the planner names; after the timeout has passed again, the
-// planner's choice stands.
-func TestHeadOnAfterATimeoutSwapsRoles(t *testing.T) {
-	h := headOnPair(t, "")
-	meet := func() []Out {
-		t.Helper()
-		outs := h.must("r2", &topics.Event{Kind: topics.EventBlocked, Other: "r1", Face: topics.FaceFront})
-		h.must("r1", &topics.Event{Kind: topics.EventBlocked, Other: "r2", Face: topics.FaceFront})
-		return outs
-	}
-	h.one(meet(), "r2", topics.DirBackoff)
-	h.must("r2", facing("r2", topics.StateBackingUp))
-	h.one(h.must("r2", facing("r2", topics.StateHolding)), "r1", topics.DirResume)
-	h.one(h.tick(30*time.Second), "r2", topics.DirResume) // timed out: r1 never got past
-	faceToFace(h)
-	outs := meet()
-	h.one(outs, "r1", topics.DirBackoff)
-	h.one(outs, "r2", topics.DirHold)
-	// r1 passes this time: its checkpoint ends the head-on.
-	h.must("r1", facing("r1", topics.StateBackingUp))
-	h.must("r1", facing("r1", topics.StateHolding))
-	h.must("r2", checkpoint(h.c.Epoch(), 0, 9, false))
-	// Long after, the planner's choice stands again.
-	h.tick(31 * time.Second)
-	faceToFace(h)
-	h.one(meet(), "r2", topics.DirBackoff)
-}
-
 // Once the planner lets the waiter go first past the backer where it
 // stands, the backer never moves for that head-on again: the waiter's way
 // was judged clear of where it stood, and a backoff drives blind.

@@ -2,7 +2,6 @@ package core
 
 import (
 	"fmt"
-	"maps"
 	"math"
 	"slices"
 	"time"
@@ -279,21 +278,10 @@ func (c *Core) blocked(now time.Time, id string, e *topics.Event) ([]Out, error)
 		c.log.Error().Str("backer", backer).Str("waiter", waiter).Msg("planner named other robots for a head-on; using ids")
 		backer, waiter = NoTraffic{}.HeadOn(now, id, other)
 	}
-	if last, ok := c.timedOut[pairOf(id, other)]; ok && last.backer == backer && now.Sub(last.ended) < c.cfg.HeadOnTimeout &&
-		!c.latched(waiter) && c.clearBehind(waiter) {
-		// The same two met, the same one backed off, and the waiter did
-		// not get past it before the timeout (it stood, waiting for a
-		// leg that waits for the backer, say): backing off the same one
-		// again would loop. The other backs off this time.
-		c.log.Info().Str("backer", waiter).Str("waiter", backer).
-			Msg("head-on: the same two met again after a timeout; the one that waited backs off this time")
-		backer, waiter = waiter, backer
-	} else if ok && last.backer == backer && now.Sub(last.ended) < c.cfg.HeadOnTimeout {
-		c.log.Info().Str("backer", backer).Str("waiter", waiter).Bool("stopped", c.latched(waiter)).
-			Msg("head-on: the same two met again after a timeout, but the one that waited may not back off (stopped by the operator, or a robot behind it)")
-	}
 	if c.latched(backer) || !c.clearBehind(backer) {
 		if c.latched(waiter) || !c.clearBehind(waiter) {
+			// Both stopped by the operator: neither moves, and nothing
+			// will move them until the operator resumes one.
 			// Both stopped by the operator, or neither has room behind
 			// it: neither moves. Both hold; the head-on's timeouts free
 			// them to try again.
@@ -463,17 +451,8 @@ func (c *Core) yield(now time.Time, h *headOn) {
 	}
 }
 
-// pairOf is the key of two robots in timedOut.
-func pairOf(a, b string) [2]string {
-	if b < a {
-		a, b = b, a
-	}
-	return [2]string{a, b}
-}
-
 func (c *Core) headOnTimeouts(now time.Time) []Out {
 	var outs []Out
-	maps.DeleteFunc(c.timedOut, func(_ [2]string, t timedOut) bool { return now.Sub(t.ended) >= c.cfg.HeadOnTimeout })
 	for _, h := range c.headOns {
 		c.yield(now, h)
 	}
@@ -482,10 +461,6 @@ func (c *Core) headOnTimeouts(now time.Time) []Out {
 			outs = append(outs, c.freeWaiter(now, h)...)
 		}
 		if !h.waiterFreed.IsZero() && now.Sub(h.waiterFreed) >= c.cfg.HeadOnTimeout {
-			if c.timedOut == nil {
-				c.timedOut = map[[2]string]timedOut{}
-			}
-			c.timedOut[pairOf(h.backer, h.waiter)] = timedOut{backer: h.backer, ended: now}
 			outs = append(outs, c.freeBacker(now, h)...)
 		}
 	}
