@@ -608,3 +608,51 @@ robots:
 		})
 	}
 }
+
+// A planner may ask for a back-off to end a jam: the core settles it as a
+// head-on (the robot backs off, the other waits, Yield once it stands),
+// and refuses it for a latched robot or one with a robot close behind it.
+func TestPlannerBackoffIsAHeadOn(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		latch bool
+		want  bool
+	}{{"free", false, true}, {"stopped by the operator", true, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := headOnPair(t, "")
+			if tc.latch {
+				must(h.c.Stop(h.now, "r2"))
+			}
+			h.pl.next = []traffic.Order{{Robot: "r2", Hold: true, Backoff: true, With: "r1", Reason: "jam"}}
+			outs := h.tick(time.Second)
+			backs := 0
+			for _, d := range directives(outs, "r2") {
+				if d.Kind == topics.DirBackoff {
+					backs++
+				}
+			}
+			if !tc.want {
+				if backs != 0 || h.c.Stats().Jams != 0 {
+					t.Fatalf("latched r2 asked to back off: %s", describe(outs))
+				}
+				return
+			}
+			if backs != 1 || h.c.Stats().Jams != 1 {
+				t.Fatalf("planner's back-off: %s, stats %+v", describe(outs), h.c.Stats())
+			}
+			h.one(outs, "r1", topics.DirHold)
+			if r, _ := h.pl.last("r1"); r.Stands {
+				t.Fatalf("r1 stands for the planner before the head-on: %+v", r)
+			}
+			h.tick(100 * time.Millisecond)
+			if r, _ := h.pl.last("r2"); !r.Stands || !r.HasHeading {
+				t.Fatalf("r2 backing off, as the planner sees it: %+v, want Stands and a heading", r)
+			}
+			h.must("r2", facing("r2", topics.StateBackingUp))
+			h.one(h.must("r2", facing("r2", topics.StateHolding)), "r1", topics.DirResume)
+			if want := [][2]string{{"r2", "r1"}}; !slices.Equal(h.pl.yields, want) {
+				t.Fatalf("Yield calls %v, want %v", h.pl.yields, want)
+			}
+		})
+	}
+}

@@ -68,5 +68,7 @@
 //     swap roles. A robot the operator stopped or held, or the whole fleet
 //     stopped, never backs off, nor one with another robot close behind it
 //     (by the last reported poses: a backoff drives blind): the other robot
-//     does, or neither.
+//     does, or neither. A planner may ask for a back-off itself (an Order
+//     with Backoff, when robots held at their gates wait on each other):
+//     the core settles it as a head-on, the same rules applying.
 package core

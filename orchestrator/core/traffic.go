@@ -61,7 +61,11 @@ func (c *Core) trafficRobot(id string) traffic.Robot {
 	rb, _ := c.reg.Get(id)
 	k := c.robotCtl(id)
 	r := traffic.Robot{ID: id, Online: rb.Online, Holding: k.traffic != nil,
+		Stands:   k.headOn != nil || k.operatorHold || k.stopped || c.fleetStopped,
 		SpeedMps: c.cfg.Missions.SpeedOf(id, c.cfg.DefaultSpeedMps)}
+	if rb.Pose != nil && rb.Pose.ThetaRad != nil {
+		r.Heading, r.HasHeading = *rb.Pose.ThetaRad, true
+	}
 	m := c.missions[id]
 	if m != nil && c.invalid[id] == nil && c.mapper != id {
 		r.Step, r.Done = m.Reached, m.Done()
@@ -181,6 +185,10 @@ func (c *Core) plan(now time.Time) []Out {
 			continue
 		}
 		k := c.robotCtl(o.Robot)
+		if o.Backoff {
+			outs = append(outs, c.unjam(now, o)...)
+			continue
+		}
 		if o.Hold {
 			if k.traffic != nil {
 				continue
@@ -291,6 +299,25 @@ func (c *Core) blocked(now time.Time, id string, e *topics.Event) ([]Out, error)
 		backer, waiter = waiter, backer // the operator's stop wins: the other backs off
 	}
 	return c.startHeadOn(now, backer, waiter), nil
+}
+
+// unjam settles a jam the planner found as a head-on: o.Robot backs off,
+// o.With waits, and the planner is told (Yield) once the back-off is done.
+// Only when neither is in a head-on already, and o.Robot may back off.
+func (c *Core) unjam(now time.Time, o traffic.Order) []Out {
+	rb, ok := c.reg.Get(o.Robot)
+	rw, okw := c.reg.Get(o.With)
+	if !ok || !okw || o.With == o.Robot {
+		c.log.Error().Str("robot", o.Robot).Str("with", o.With).Msg("planner asked for a back-off for an unknown robot")
+		return nil
+	}
+	if !rb.Online || !rw.Online || c.inHeadOn(o.Robot) || c.inHeadOn(o.With) || c.latched(o.Robot) || !c.clearBehind(o.Robot) {
+		c.log.Info().Str("robot", o.Robot).Str("with", o.With).Msg("jam: the robot may not back off now (offline, in a head-on, stopped, or a robot behind it)")
+		return nil
+	}
+	c.stats.Jams++
+	c.log.Warn().Str("robot", o.Robot).Str("with", o.With).Str("reason", o.Reason).Msg("jam: robots wait on each other; one backs off")
+	return c.startHeadOn(now, o.Robot, o.With)
 }
 
 // clearBehind reports whether id can back off BackoffM without reaching

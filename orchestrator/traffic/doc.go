@@ -96,6 +96,12 @@
 // with nobody moving the next free leg is reserved without the check (still
 // safe; only the guarantee is given up).
 //
+// Robots that leave the plan (a leg driven from a pose that erred, a
+// back-off) can still jam: every robot on a reserved leg held, each
+// standing in the way of another's. After StallAfter the jam breaker
+// (jam.go) asks the core for a back-off that lets one leg rank above every
+// other, settled as a head-on; no proof covers every such jam.
+//
 // It needs routes that can be driven one robot at a time from the start
 // (Drivable checks them), whose legs span at least a third of the arena: a
 // robot waiting at a stop spot then stands in the way only of legs to and

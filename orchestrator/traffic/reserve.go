@@ -72,6 +72,9 @@ type ReserverConfig struct {
 	// 1.5 s.
 	CruiseMps float64
 	StartS    float64
+	// BackoffM is how far the core has a robot back off in a head-on
+	// (core.Config.BackoffM): the jam breaker plans with it. Default 0.25.
+	BackoffM float64
 	// Queue is the first version of this planner, kept to measure the
 	// current one against (campaign -compare): one leg reserved per call,
 	// served by first appearance, and a new leg always yields to every leg
@@ -99,6 +102,7 @@ func (c ReserverConfig) withDefaults() ReserverConfig {
 	def(&c.StopAllowanceM, 0.20)
 	def(&c.CruiseMps, 0.22)
 	def(&c.StartS, 1.5)
+	def(&c.BackoffM, 0.25)
 	c.ApproachStops = c.ApproachStops || c.Queue
 	if c.StallAfter <= 0 {
 		c.StallAfter = 15 * time.Second
@@ -162,6 +166,12 @@ type Reserver struct {
 	// Yield was told stand, held, since.
 	last   []*Robot
 	yields map[string]bool
+	// heldSince is since when every robot on a reserved leg stands held
+	// (zero while one drives), unjam the back-off asked for to end the
+	// jam, and tried the robots asked to back off in this jam.
+	heldSince time.Time
+	unjam     *unjam
+	tried     map[string]bool
 	// Trace, when set, is told of every reserved leg and where the planner
 	// believes every robot stands (for debugging a run).
 	Trace func(string)
@@ -258,6 +268,14 @@ func (p *Reserver) Yield(_ time.Time, stopped, goer string) bool {
 // call's positions.
 func (p *Reserver) yieldAll() {
 	for _, stopped := range slices.Sorted(maps.Keys(p.yields)) {
+		if u := p.unjam; u != nil && u.backer == stopped {
+			// A back-off asked for to end a jam: its robot stands where
+			// it backed off to.
+			if p.lead(u.goer, nil, Point{}, true) {
+				p.unjam = nil
+			}
+			continue
+		}
 		ih := slices.Index(p.ranked, stopped)
 		if ih < 0 {
 			continue
@@ -415,10 +433,15 @@ func (p *Reserver) Plan(now time.Time, in []Robot) []Order {
 	if p.cfg.Queue {
 		orders = p.gates(now, fleet)
 	}
-	orders = append(orders, p.grant(now, robots, fleet)...)
+	if p.unjam == nil {
+		// While a robot backs off to end a jam, no leg is reserved: the
+		// back-off drives blind.
+		orders = append(orders, p.grant(now, robots, fleet)...)
+	}
 	if !p.cfg.Queue {
 		orders = append(orders, p.gates(now, fleet)...)
 	}
+	orders = append(orders, p.breakJam(now, robots)...)
 	for _, id := range p.ranked {
 		if p.robots[id].atGate != nil {
 			p.stats.AtGate++

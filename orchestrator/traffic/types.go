@@ -20,6 +20,14 @@ type Robot struct {
 	Final      bool
 	SpeedMps   float64 // cruise speed from the missions file
 	Holding    bool    // currently held by the planner
+	// Stands: held by the core for something else than this planner (a
+	// head-on, an operator's hold or stop, the fleet stop): it stands where
+	// it is until the core frees it.
+	Stands bool
+	// Heading is where the robot faces (radians, arena frame), when
+	// HasHeading: a back-off drives straight back from it.
+	Heading    float64
+	HasHeading bool
 
 	// Route is the marker positions of the whole mission, Step the number
 	// of steps reached so far (Route[Step] is the target), Done whether the
@@ -39,13 +47,17 @@ type Robot struct {
 }
 
 // Order is a change the core turns into a directive: Hold true is a hold,
-// Hold false the release of an earlier hold.
+// Hold false the release of an earlier hold. Backoff asks the core to
+// settle a jam as it settles a head-on, Robot backing off and With waiting
+// (see Reserver.Plan): the core does so only when Robot may back off, and
+// then calls Yield(Robot, With) as for any head-on.
 type Order struct {
-	Robot  string
-	Hold   bool
-	With   string // the robot it waits for, or "" when it waits its turn
-	At     Point  // where the conflict is
-	Reason string
+	Robot   string
+	Hold    bool
+	Backoff bool
+	With    string // the robot it waits for, or "" when it waits its turn
+	At      Point  // where the conflict is
+	Reason  string
 }
 
 // HoldRecord is one finished hold, for the hold count and duration metrics.
@@ -64,6 +76,8 @@ type Stats struct {
 	Stalls   int // legs reserved without the deadlock check after a stall
 	Ahead    int // legs reserved ahead of legs reserved earlier (not Queue)
 	Yields   int // legs moved above the leg of a robot stopped for theirs (HeadOn)
+	Jams     int // back-offs asked for to end a jam (every leg's robot held, none free to go)
+	Unjams   int // jams ended: a robot's leg moved above every other after a back-off
 	// Summed over Plan calls, and divided by Calls the mean number of
 	// robots at a time: driving a reserved leg (Driving), held at a gate on
 	// one (AtGate), and waiting for their next leg because of another
