@@ -29,6 +29,13 @@ type Planner interface {
 	HeadOn(now time.Time, a, b string) (backOff, wait string)
 }
 
+// StallCounter is implemented by planners that, when no order lets every
+// robot finish one at a time from where the robots stand, reserve legs
+// without that guarantee (traffic.Reserver): the core warns of it.
+type StallCounter interface {
+	Stats() traffic.Stats
+}
+
 // Yielder is implemented by planners that may let robots go first past
 // one that stands, held (traffic.Reserver): the core calls Yield once a
 // head-on's waiter is freed (its backer has backed off, or it reported
@@ -206,6 +213,9 @@ type Core struct {
 	// mission is placed (PositionGrace); set at the first plan.
 	planFrom       time.Time
 	graceLoggedFor string
+	// stalls is the planner's count of legs reserved without its deadlock
+	// check, as last seen (StallCounter).
+	stalls int
 	// latchesDirty: an operator latch changed since the last Persist.
 	latchesDirty bool
 	headOns      []*headOn

@@ -656,3 +656,25 @@ func TestPlannerBackoffIsAHeadOn(t *testing.T) {
 		})
 	}
 }
+
+// Legs the planner reserves without an order that finishes every route
+// (the missions cannot be driven one robot at a time from where the robots
+// stand) are counted, and warned of, once each.
+func TestPlannerStallsAreCounted(t *testing.T) {
+	h := headOnPair(t, "")
+	h.tick(time.Second)
+	if n := h.c.Stats().Stalls; n != 0 {
+		t.Fatalf("stalls %d before any", n)
+	}
+	h.pl.stalls = 1
+	h.tick(time.Second)
+	h.tick(time.Second)
+	if n := h.c.Stats().Stalls; n != 1 {
+		t.Fatalf("stalls %d after one, want 1", n)
+	}
+	h.pl.stalls = 3
+	h.tick(time.Second)
+	if n := h.c.Stats().Stalls; n != 3 {
+		t.Fatalf("stalls %d after three, want 3", n)
+	}
+}

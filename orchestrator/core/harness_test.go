@@ -17,6 +17,7 @@ import (
 var _ Planner = NoTraffic{}
 var _ Planner = (*traffic.Reserver)(nil) // the real planner plugs in
 var _ Planner = (*fakePlanner)(nil)
+var _ StallCounter = (*traffic.Reserver)(nil)
 var _ Store = (*store.Store)(nil)
 
 // fakePlanner records its inputs and plays scripted orders.
@@ -26,7 +27,10 @@ type fakePlanner struct {
 	backer string          // HeadOn's answer: this one backs off
 	yields [][2]string     // Yield's calls: stopped, goer
 	goer   string          // Yield's answer: this robot goes first
+	stalls int             // Stats().Stalls
 }
+
+func (p *fakePlanner) Stats() traffic.Stats { return traffic.Stats{Stalls: p.stalls} }
 
 func (p *fakePlanner) Yield(_ time.Time, stopped, goer string) bool {
 	p.yields = append(p.yields, [2]string{stopped, goer})

@@ -28,7 +28,8 @@ type Stats struct {
 	HoldTotal        time.Duration  `json:"hold_total_ns"`
 	HoldMax          time.Duration  `json:"hold_max_ns"`
 	HeadOns          int            `json:"head_ons"`
-	Jams             int            `json:"jams"` // jams settled by a back-off the planner asked for
+	Jams             int            `json:"jams"`   // jams settled by a back-off the planner asked for
+	Stalls           int            `json:"stalls"` // legs reserved with no order that finishes every route (StallCounter)
 	Sweeps           int            `json:"sweeps"`
 	SweepFailures    int            `json:"sweep_failures"`
 	OfflineByWill    int            `json:"offline_by_will"`

@@ -179,7 +179,17 @@ func (c *Core) plan(now time.Time) []Out {
 		}
 	}
 	var outs []Out
-	for _, o := range c.planner.Plan(now, c.TrafficInputs()) {
+	orders := c.planner.Plan(now, c.TrafficInputs())
+	if sc, ok := c.planner.(StallCounter); ok {
+		if n := sc.Stats().Stalls; n > c.stalls {
+			c.stats.Stalls += n - c.stalls
+			c.stalls = n
+			c.log.Warn().Int("stalls", c.stats.Stalls).Msg("traffic: no order lets every robot finish its route one at a time from where the robots stand; " +
+				"a leg goes ahead without that guarantee, and the fleet may stop for good: check the routes (legs across a third of the ring) " +
+				"and where the robots stand (none on another's stop spot or final park spot)")
+		}
+	}
+	for _, o := range orders {
 		if _, ok := c.reg.Get(o.Robot); !ok {
 			c.log.Error().Str("robot", o.Robot).Msg("planner ordered an unknown robot")
 			continue

@@ -155,3 +155,31 @@ func TestReserverJamNeverAsksAnOfflineRobot(t *testing.T) {
 		}
 	}
 }
+
+// When no order lets every robot finish (a and b each stand on the other's
+// park spot, and both go through marker 7 first), the fleet stalls, and a
+// stall frees one leg, without the deadlock check, not every free leg.
+func TestReserverStallFreesOneLeg(t *testing.T) {
+	p := NewReserver(ReserverConfig{})
+	rs := []Robot{
+		{ID: "a", Online: true, Pos: parkSpot(1), Route: route(7, 0), Park: parkSpot(0), HasPark: true},
+		{ID: "b", Online: true, Pos: parkSpot(0), Route: route(7, 1), Park: parkSpot(1), HasPark: true},
+		{ID: "c", Online: true, Pos: spot(4), Route: route(4, 9), Step: 1, Park: parkSpot(9), HasPark: true},
+		{ID: "d", Online: true, Pos: spot(5), Route: route(5, 10), Step: 1, Park: parkSpot(10), HasPark: true},
+	}
+	if p.Drivable(rs) {
+		t.Fatal("test setup: the fleet is drivable")
+	}
+	p.Plan(t0, rs)
+	if len(p.ranked) != 0 {
+		t.Fatalf("legs %v reserved with no order that finishes every route", p.ranked)
+	}
+	p.Plan(t0.Add(p.cfg.StallAfter), rs)
+	if len(p.ranked) != 1 || p.Stats().Stalls != 1 {
+		t.Fatalf("after a stall: legs %v, stats %+v; want one leg", p.ranked, p.Stats())
+	}
+	p.Plan(t0.Add(p.cfg.StallAfter+100*time.Millisecond), rs)
+	if len(p.ranked) != 1 {
+		t.Fatalf("the call after a stall: legs %v; want the one leg only", p.ranked)
+	}
+}

@@ -571,7 +571,7 @@ func (p *Reserver) grant(now time.Time, robots []*Robot, f *fleetIndex) []Order 
 		r := robots[c.i]
 		st := p.robots[r.ID]
 		a, b := r.Pos, c.stops[0]
-		full := p.cfg.Queue && grants > 0
+		full := (p.cfg.Queue || stalled) && grants > 0 // a stall frees one leg at a time
 		slot, blocker, at := p.place(r, a, b, f, c.i, c.work, stalled)
 
 		var witness []string
