@@ -611,19 +611,22 @@ robots:
 
 // A planner may ask for a back-off to end a jam: the core settles it as a
 // head-on (the robot backs off, the other waits, Yield once it stands),
-// and refuses it for a latched robot or one with a robot close behind it.
+// and refuses it for a latched robot, one with a robot close behind it, or
+// a back-off the planner checked for another length than the core's.
 func TestPlannerBackoffIsAHeadOn(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		latch bool
+		dist  float64
 		want  bool
-	}{{"free", false, true}, {"stopped by the operator", true, false}} {
+	}{{"free", false, 0.25, true}, {"stopped by the operator", true, 0.25, false},
+		{"planned for another back-off length", false, 0.40, false}} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := headOnPair(t, "")
 			if tc.latch {
 				must(h.c.Stop(h.now, "r2"))
 			}
-			h.pl.next = []traffic.Order{{Robot: "r2", Hold: true, Backoff: true, With: "r1", Reason: "jam"}}
+			h.pl.next = []traffic.Order{{Robot: "r2", Hold: true, BackoffM: tc.dist, With: "r1", Reason: "jam"}}
 			outs := h.tick(time.Second)
 			backs := 0
 			for _, d := range directives(outs, "r2") {
@@ -633,7 +636,7 @@ func TestPlannerBackoffIsAHeadOn(t *testing.T) {
 			}
 			if !tc.want {
 				if backs != 0 || h.c.Stats().Jams != 0 {
-					t.Fatalf("latched r2 asked to back off: %s", describe(outs))
+					t.Fatalf("%s: r2 asked to back off: %s", tc.name, describe(outs))
 				}
 				return
 			}

@@ -69,6 +69,6 @@
 //     stopped, never backs off, nor one with another robot close behind it
 //     (by the last reported poses: a backoff drives blind): the other robot
 //     does, or neither. A planner may ask for a back-off itself (an Order
-//     with Backoff, when robots held at their gates wait on each other):
+//     with BackoffM, when robots held at their gates wait on each other):
 //     the core settles it as a head-on, the same rules applying.
 package core

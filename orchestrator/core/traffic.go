@@ -195,7 +195,7 @@ func (c *Core) plan(now time.Time) []Out {
 			continue
 		}
 		k := c.robotCtl(o.Robot)
-		if o.Backoff {
+		if o.BackoffM > 0 {
 			outs = append(outs, c.unjam(now, o)...)
 			continue
 		}
@@ -319,6 +319,12 @@ func (c *Core) unjam(now time.Time, o traffic.Order) []Out {
 	rw, okw := c.reg.Get(o.With)
 	if !ok || !okw || o.With == o.Robot {
 		c.log.Error().Str("robot", o.Robot).Str("with", o.With).Msg("planner asked for a back-off for an unknown robot")
+		return nil
+	}
+	if o.BackoffM != c.cfg.BackoffM {
+		// The planner checked the back-off's way for its own distance.
+		c.log.Error().Str("robot", o.Robot).Float64("planned_m", o.BackoffM).Float64("backoff_m", c.cfg.BackoffM).
+			Msg("jam: the planner planned a back-off of another length than the core's head-on back-off; refused")
 		return nil
 	}
 	if !rb.Online || !rw.Online || c.inHeadOn(o.Robot) || c.inHeadOn(o.With) || c.latched(o.Robot) || !c.clearBehind(o.Robot) {

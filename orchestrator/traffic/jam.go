@@ -23,7 +23,7 @@ import (
 // (straight back from its heading, clear of every robot and leg), Y's leg
 // could rank above every other leg, every robot then held where it stands
 // (yield's rule). It asks the core to settle it as a head-on, X backing
-// off and Y waiting (Order Backoff); X's leg is reserved from where it will
+// off and Y waiting (Order BackoffM); X's leg is reserved from where it will
 // stand, and no leg is reserved until it is settled. When the core calls
 // Yield(X, Y) (X has backed off and stands), Y's leg is placed again above
 // every other, with every robot where it then stands; Y drives and the
@@ -96,7 +96,7 @@ func (p *Reserver) breakJam(now time.Time, robots []*Robot) []Order {
 			st.leg.A = to // it will stand there, on its leg
 			p.version++
 			p.stats.Jams++
-			return []Order{{Robot: x.ID, Hold: true, Backoff: true, With: y, At: x.Pos,
+			return []Order{{Robot: x.ID, Hold: true, BackoffM: p.cfg.BackoffM, With: y, At: x.Pos,
 				Reason: "backs off so that " + y + " goes first: robots held at their gates wait on each other"}}
 		}
 	}
@@ -155,10 +155,7 @@ func (p *Reserver) backoffClear(x *Robot, to Point, robots []*Robot) bool {
 // reserved from there. Every robot on a reserved leg must stand, held. With
 // commit it ranks the leg there.
 func (p *Reserver) lead(goer string, moved *Robot, to Point, commit bool) bool {
-	sg := p.robots[goer]
-	self := slices.IndexFunc(p.last, func(r *Robot) bool { return r.ID == goer })
-	il := slices.Index(p.ranked, goer)
-	if sg == nil || sg.leg == nil || sg.atGate == nil || self < 0 || il < 0 {
+	if sg := p.robots[goer]; sg == nil || sg.atGate == nil {
 		return false
 	}
 	robots := p.last
@@ -180,33 +177,13 @@ func (p *Reserver) lead(goer string, moved *Robot, to Point, commit bool) bool {
 	for _, r := range robots {
 		byID[r.ID] = r
 	}
-	if !p.allHeld(byID) {
+	// Every robot on a leg stands, held at its gate or by the core: pass
+	// them all as held, and rank the leg first (lowest slot 0).
+	if !p.allHeld(byID) || !p.placeAgain(goer, robots, 0, p.ranked, commit) {
 		return false
 	}
-	r := robots[self]
-	ll := sg.leg
-	a := lerp(ll.A, ll.B, closestOnSeg(r.Pos, ll.A, ll.B))
-	ranked := p.ranked
-	p.ranked = slices.Delete(slices.Clone(ranked), il, il+1)
-	// Robots held by the core stand too: pass them as held.
-	var marked []*resRobot
-	for _, id := range p.ranked {
-		if st := p.robots[id]; st.atGate == nil {
-			st.atGate = &Order{Robot: id, Hold: true}
-			marked = append(marked, st)
-		}
+	if commit {
+		p.stats.Unjams++
 	}
-	slot, blocker, _ := p.placeAbove(r, a, ll.B, p.index(robots), self, 0, false, 0, true)
-	for _, st := range marked {
-		st.atGate = nil
-	}
-	ok := blocker == "" && slot == 0
-	if !ok || !commit {
-		p.ranked = ranked
-		return ok
-	}
-	p.ranked = slices.Insert(p.ranked, 0, goer)
-	p.version++
-	p.stats.Unjams++
 	return true
 }

@@ -73,7 +73,7 @@ func TestReserverBreaksAJamWithABackoff(t *testing.T) {
 	}
 	var ask []Order
 	for _, o := range planUntil(p, rs, t0.Add(p.cfg.StallAfter/2), p.cfg.StallAfter) {
-		if o.Backoff {
+		if o.BackoffM > 0 {
 			ask = append(ask, o)
 		}
 	}
@@ -125,7 +125,7 @@ func TestReserverNoJamWhileARobotDrives(t *testing.T) {
 	// r5 is free to go: its gate lies far ahead.
 	p.ranked = append([]string{"r5"}, slices.DeleteFunc(p.ranked, func(id string) bool { return id == "r5" })...)
 	for _, o := range planUntil(p, rs, t0, 3*p.cfg.StallAfter) {
-		if o.Backoff {
+		if o.BackoffM > 0 {
 			t.Fatalf("asked %+v while r5 drives its leg", o)
 		}
 	}
@@ -139,7 +139,7 @@ func TestReserverJamBackoffKeepsClearOfRobotsBehind(t *testing.T) {
 	behind := rs[i4].Pos.sub(Point{math.Cos(rs[i4].Heading), math.Sin(rs[i4].Heading)}.scale(0.30))
 	rs = append(rs, Robot{ID: "r7", Online: true, Pos: behind, Done: true, Route: route(7), Step: 1})
 	for _, o := range planUntil(p, rs, t0, 3*p.cfg.StallAfter) {
-		if o.Backoff && o.Robot == "r4" {
+		if o.BackoffM > 0 && o.Robot == "r4" {
 			t.Fatalf("asked %+v with r7 standing behind r4", o)
 		}
 	}
@@ -150,7 +150,7 @@ func TestReserverJamNeverAsksAnOfflineRobot(t *testing.T) {
 	i4 := slices.IndexFunc(rs, func(r Robot) bool { return r.ID == "r4" })
 	rs[i4].Online = false // a back-off would wait in its session and drive blind when it is back
 	for _, o := range planUntil(p, rs, t0, 3*p.cfg.StallAfter) {
-		if o.Backoff && o.Robot == "r4" {
+		if o.BackoffM > 0 && o.Robot == "r4" {
 			t.Fatalf("asked %+v of r4, offline", o)
 		}
 	}

@@ -296,30 +296,48 @@ func (p *Reserver) yield(hi, lo string) bool {
 		return false
 	}
 	ih, il := slices.Index(p.ranked, hi), slices.Index(p.ranked, lo)
-	self := slices.IndexFunc(p.last, func(r *Robot) bool { return r.ID == lo })
-	if ih < 0 || il <= ih || self < 0 {
+	if ih < 0 || il <= ih || !p.placeAgain(lo, p.last, ih, []string{hi}, true) {
 		return false
 	}
-	r := p.last[self]
-	ll := sl.leg
+	sl.leg.promotedOver = hi
+	p.stats.Yields++
+	return true
+}
+
+// placeAgain places lo's reserved leg again, from where lo stands, as a
+// new leg (rules 1 and 2), at slot lowest or higher and above no leg whose
+// robot may be moving, the robots of asHeld passed as held where they
+// stand; robots are the robots of the call, positions as they are to be
+// taken. With commit it ranks the leg at the slot found. It reports
+// whether one was.
+func (p *Reserver) placeAgain(lo string, robots []*Robot, lowest int, asHeld []string, commit bool) bool {
+	sl := p.robots[lo]
+	self := slices.IndexFunc(robots, func(r *Robot) bool { return r.ID == lo })
+	il := slices.Index(p.ranked, lo)
+	if sl == nil || sl.leg == nil || self < 0 || il < 0 {
+		return false
+	}
+	r, ll := robots[self], sl.leg
 	a := lerp(ll.A, ll.B, closestOnSeg(r.Pos, ll.A, ll.B))
 	ranked := p.ranked
 	p.ranked = slices.Delete(slices.Clone(ranked), il, il+1)
-	held := sh.atGate
-	if held == nil {
-		sh.atGate = &Order{Robot: hi, Hold: true}
+	var marked []*resRobot
+	for _, id := range asHeld {
+		if st := p.robots[id]; st != nil && st.atGate == nil {
+			st.atGate = &Order{Robot: id, Hold: true}
+			marked = append(marked, st)
+		}
 	}
-	f := p.index(p.last)
-	slot, blocker, _ := p.placeAbove(r, a, ll.B, f, self, 0, false, ih, true)
-	sh.atGate = held
-	if blocker != "" {
+	slot, blocker, _ := p.placeAbove(r, a, ll.B, p.index(robots), self, 0, false, lowest, true)
+	for _, st := range marked {
+		st.atGate = nil
+	}
+	if blocker != "" || !commit {
 		p.ranked = ranked
-		return false
+		return blocker == ""
 	}
 	p.ranked = slices.Insert(p.ranked, slot, lo)
-	ll.promotedOver = hi
 	p.version++
-	p.stats.Yields++
 	return true
 }
 

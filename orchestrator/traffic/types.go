@@ -47,17 +47,18 @@ type Robot struct {
 }
 
 // Order is a change the core turns into a directive: Hold true is a hold,
-// Hold false the release of an earlier hold. Backoff asks the core to
-// settle a jam as it settles a head-on, Robot backing off and With waiting
-// (see Reserver.Plan): the core does so only when Robot may back off, and
-// then calls Yield(Robot, With) as for any head-on.
+// Hold false the release of an earlier hold. BackoffM, when above zero,
+// asks the core to settle a jam as it settles a head-on, Robot backing off
+// that far and With waiting (see jam.go): the core does so only when Robot
+// may back off and its own head-on back-off is that distance, and then
+// calls Yield(Robot, With) as for any head-on.
 type Order struct {
-	Robot   string
-	Hold    bool
-	Backoff bool
-	With    string // the robot it waits for, or "" when it waits its turn
-	At      Point  // where the conflict is
-	Reason  string
+	Robot    string
+	Hold     bool
+	BackoffM float64
+	With     string // the robot it waits for, or "" when it waits its turn
+	At       Point  // where the conflict is
+	Reason   string
 }
 
 // HoldRecord is one finished hold, for the hold count and duration metrics.
