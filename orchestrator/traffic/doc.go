@@ -69,7 +69,10 @@
 // robot waiting at its gate below it has its leg placed again, as a new
 // leg, at the other's rank or higher, with the other held where it stands,
 // but above no leg whose robot may be moving (Yield): all the robots it
-// then ranks above stand, and are gated where they stand.
+// then ranks above stand, and are gated where they stand. A waiter with no
+// leg yet (one that has not moved is taken where its pose says, and the
+// pose errs) gets its next leg placed with the other passed as held where
+// it stands; else the other, freed, would meet it again.
 //
 // # No deadlock
 //

@@ -162,10 +162,13 @@ type Reserver struct {
 	// reserved and ended, robots coming and going, online or not.
 	version uint64
 	// last is the robots of the last Plan call, as the planner took them
-	// (yield places a leg again among them), and yields the robots that
-	// Yield was told stand, held, since.
+	// (yield places a leg again among them), yields the robots that Yield
+	// was told stand, held, since, each with the robot it stands for, and
+	// past the robots without a leg that this call's grant may rank above
+	// the leg of the robot that stands for them (see Yield).
 	last   []*Robot
-	yields map[string]bool
+	yields map[string]string
+	past   map[string]string
 	// heldSince is since when every robot on a reserved leg stands held
 	// (zero while one drives), unjam the back-off asked for to end the
 	// jam, and tried the robots asked to back off in this jam.
@@ -253,13 +256,14 @@ func (p *Reserver) HeadOn(_ time.Time, a, b string) (string, string) {
 // (they never swap back). Every robot it then ranks above stands, held
 // (stopped by the core, the others by their gates), and the planner gates
 // them where they stand. The deadlock check's witness does not depend on
-// ranks, so it still holds. Yield reports whether goer's leg ranks above
-// stopped's now.
+// ranks, so it still holds. A goer without a leg has its next leg placed
+// as a new one, with stopped passed as held where it stands (placePast).
+// Yield reports whether goer's leg ranks above stopped's now.
 func (p *Reserver) Yield(_ time.Time, stopped, goer string) bool {
 	if p.yields == nil {
-		p.yields = map[string]bool{}
+		p.yields = map[string]string{}
 	}
-	p.yields[stopped] = true
+	p.yields[stopped] = goer
 	ih, ig := slices.Index(p.ranked, stopped), slices.Index(p.ranked, goer)
 	return ih >= 0 && ig >= 0 && ig < ih
 }
@@ -267,6 +271,10 @@ func (p *Reserver) Yield(_ time.Time, stopped, goer string) bool {
 // yieldAll serves the Yield calls since the last Plan call, with this
 // call's positions.
 func (p *Reserver) yieldAll() {
+	if p.past == nil {
+		p.past = map[string]string{}
+	}
+	clear(p.past)
 	for _, stopped := range slices.Sorted(maps.Keys(p.yields)) {
 		if u := p.unjam; u != nil && u.backer == stopped {
 			// A back-off asked for to end a jam: its robot stands where
@@ -279,6 +287,9 @@ func (p *Reserver) yieldAll() {
 		ih := slices.Index(p.ranked, stopped)
 		if ih < 0 {
 			continue
+		}
+		if g := p.robots[p.yields[stopped]]; g != nil && g.leg == nil {
+			p.past[p.yields[stopped]] = stopped
 		}
 		for _, id := range slices.Clone(p.ranked[ih+1:]) {
 			if p.robots[id].atGate != nil {
@@ -590,7 +601,7 @@ func (p *Reserver) grant(now time.Time, robots []*Robot, f *fleetIndex) []Order 
 		st := p.robots[r.ID]
 		a, b := r.Pos, c.stops[0]
 		full := (p.cfg.Queue || stalled) && grants > 0 // a stall frees one leg at a time
-		slot, blocker, at := p.place(r, a, b, f, c.i, c.work, stalled)
+		slot, blocker, at := p.placePast(r, a, b, f, c.i, c.work, stalled)
 
 		var witness []string
 		if blocker == "" && !full && !stalled {
@@ -652,6 +663,21 @@ func (p *Reserver) grant(now time.Time, robots []*Robot, f *fleetIndex) []Order 
 		}
 	}
 	return orders
+}
+
+// placePast is place, with the robot that stands for r after a head-on
+// (Yield; r has no leg yet) passed as held where it stands: the core holds
+// it until r's next checkpoint, and once r's leg ranks above its own, its
+// gate holds it too. Without this, a robot standing where no leg was
+// planned (its pose erred before it first moved) and met head-on by a
+// robot on a leg would get no leg past that robot: the backer backs off,
+// waits out the head-on, drives on and meets it again, for ever.
+func (p *Reserver) placePast(r *Robot, a, b Point, f *fleetIndex, self int, work float64, stalled bool) (int, string, Point) {
+	if st := p.robots[p.past[r.ID]]; st != nil && st.leg != nil && st.atGate == nil {
+		st.atGate = &Order{Robot: p.past[r.ID], Hold: true}
+		defer func() { st.atGate = nil }()
+	}
+	return p.place(r, a, b, f, self, work, stalled)
 }
 
 // start ends the wait of a robot that was just given a leg. A robot whose

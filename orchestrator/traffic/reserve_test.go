@@ -795,3 +795,49 @@ func TestReserverYieldNeverRanksALegAboveAMovingRobot(t *testing.T) {
 		t.Fatalf("ranks %v, want b, c, a: a moved above c, which may be moving", p.ranked)
 	}
 }
+
+// A robot that has not moved yet stands where its pose says, and a pose
+// taken before it moves errs by decimetres: w, first seen clear of a's
+// way, now stands 0.10 m from it, 0.30 m ahead of a, and 0.22 m from where
+// a's leg ends (so it cannot wait for a: a would stop in its way), with a
+// too close to stop short of its leg. a meets it head-on and backs off (w,
+// with a robot close behind it, could not). Freed, w must then get a leg
+// past a, held where it stands, and a a gate for it: without that, the
+// back-off leaves a 0.25 m further back, still too close to stop short, w
+// gets no leg, and a, freed at the head-on's timeout, drives on and meets
+// it again, for ever.
+func TestReserverYieldGivesAStandingRobotItsFirstLeg(t *testing.T) {
+	p := NewReserver(ReserverConfig{})
+	wAt := Point{-0.70, 0.10}
+	rs := []Robot{
+		{ID: "a", Online: true, Pos: Point{-0.40, 0}, Route: route(6, 0)},
+		{ID: "w", Online: true, Pos: wAt, Route: route(2)},
+	}
+	p.ingest(t0, rs)
+	p.robots["a"].leg = &resLeg{A: spot(0), B: spot(6), Step: 0, gate: math.Inf(1)}
+	p.robots["a"].released, p.robots["a"].driven = 1, true
+	p.ranked = []string{"a"}
+	if d := pointSegDist(spot(6), wAt, spot(2)); d >= 0.30 {
+		t.Fatalf("test geometry: a's leg ends %.3f m from w's way, want under move (0.30)", d)
+	}
+	p.Plan(t0, rs)
+	if p.robots["w"].leg != nil {
+		t.Fatalf("test geometry: w got a leg (ranks %v) with a driving close to it", p.ranked)
+	}
+	// a stopped for w, backed off, and stands, held by the core.
+	rs[0].Pos, rs[0].Stands = Point{-0.15, 0}, true
+	p.Plan(t0.Add(100*time.Millisecond), rs)
+	if p.robots["w"].leg != nil {
+		t.Fatal("test geometry: w got a leg after a backed off, before Yield")
+	}
+	p.Yield(t0, "a", "w")
+	p.Plan(t0.Add(200*time.Millisecond), rs)
+	if p.robots["w"].leg == nil || !p.Yield(t0, "a", "w") {
+		t.Fatalf("after the head-on: w's leg reserved %v, ranks %v; want w's leg above a's", p.robots["w"].leg != nil, p.ranked)
+	}
+	// Released by the core, a drives no further than its gate for w.
+	if l := p.robots["a"].leg; l.gatedBy != "w" || (p.robots["a"].atGate == nil && l.gate <= done(l, rs[0].Pos)) {
+		t.Fatalf("a's gate %.2f m along its leg (for %q), a at %.2f: want one for w, ahead of a or a held at it",
+			l.gate, l.gatedBy, done(l, rs[0].Pos))
+	}
+}
