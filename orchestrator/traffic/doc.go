@@ -60,8 +60,11 @@
 // robot standing still moves only on a reserved leg. Head-ons cannot arise
 // between reserved legs; the robots' face reflex is a second, local defence.
 // When robots report one anyway (a robot held at its gate with its front
-// near a higher leg's way), the robot on the lower leg backs off (HeadOn).
-// When it cannot (a robot close behind it), the other backs off, and the
+// near a higher leg's way), the robot on the lower leg backs off (HeadOn),
+// unless backing off would take it nearer the other's way while the
+// other's would not (held where its leg starts, it still faces the marker
+// it reached, and backs towards the centre). When it cannot (a robot close
+// behind it), the other backs off, and the
 // two would wait for each other when the one on the lower leg stands at
 // its gate (for the other, or for a leg that waits for the other) and the
 // other stopped for it (it stands nearer the other's way than planned:

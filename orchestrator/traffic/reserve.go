@@ -222,24 +222,56 @@ func (p *Reserver) Holds() map[string]Order {
 // lower-ranked leg backs off: it is the one that yields in the plan, and
 // backing off clears the way of the leg that goes first (when it cannot,
 // the core has the other back off, and then calls Yield). Otherwise the one
-// that came later backs off.
+// that came later backs off. Either way, not one whose back-off would take
+// it nearer the other's way while the other's would not (backsAway).
 func (p *Reserver) HeadOn(_ time.Time, a, b string) (string, string) {
 	if a == b || a == "" || b == "" {
 		p.stats.Rejected++
 		return "", ""
 	}
 	p.stats.HeadOns++
+	backer, waiter := a, b
 	ia, ib := slices.Index(p.ranked, a), slices.Index(p.ranked, b)
-	if ia >= 0 && ib >= 0 {
-		if ia < ib {
-			return b, a // b's leg ranks lower
+	switch {
+	case ia >= 0 && ib >= 0 && ia < ib:
+		backer, waiter = b, a // b's leg ranks lower
+	case ia >= 0 && ib >= 0:
+	case p.before(a, b):
+		backer, waiter = b, a
+	}
+	if !p.backsAway(backer, waiter) && p.backsAway(waiter, backer) {
+		p.stats.BackoffSwaps++
+		backer, waiter = waiter, backer
+	}
+	return backer, waiter
+}
+
+// backsAway reports whether robot x, backing off BackoffM straight back
+// from where it faces, would end farther from robot o's way (what is left
+// of o's leg, or o itself when it has none) than it stands. A robot held
+// at its gate where its leg starts still faces the marker it reached, so
+// backing off takes it towards the centre, and perhaps into the way of the
+// robot it met: that robot, let go, would stop for it again after every
+// back-off. Without a heading (or either robot unknown) it reports true.
+func (p *Reserver) backsAway(x, o string) bool {
+	var rx, ro *Robot
+	for _, r := range p.last {
+		switch r.ID {
+		case x:
+			rx = r
+		case o:
+			ro = r
 		}
-		return a, b
 	}
-	if p.before(a, b) {
-		return b, a
+	if rx == nil || ro == nil || !rx.HasHeading {
+		return true
 	}
-	return a, b
+	to := rx.Pos.sub(Point{math.Cos(rx.Heading), math.Sin(rx.Heading)}.scale(p.cfg.BackoffM))
+	a, b := ro.Pos, ro.Pos
+	if l := p.robots[o].leg; l != nil {
+		a, b = p.remaining(l, ro.Pos)
+	}
+	return pointSegDist(to, a, b) > pointSegDist(rx.Pos, a, b)
 }
 
 // Yield is told that robot stopped stands still, held by the core until

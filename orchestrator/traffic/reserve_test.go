@@ -323,6 +323,37 @@ func TestReserverHeadOnBacksOffTheLowerLeg(t *testing.T) {
 	}
 }
 
+// A robot held at its gate where its leg starts still faces the marker it
+// reached: backing off takes it towards the centre. When that is nearer
+// the way of the robot it met, that robot backs off instead; else the one
+// on the lower leg did, again and again, each time nearer the other's way.
+func TestReserverHeadOnNeverBacksARobotIntoTheOthersWay(t *testing.T) {
+	p, rs := headOnAtGate(t, bStopped())
+	bDir := spot(9).sub(Point{0.311, 1.159})
+	rs[1].Heading, rs[1].HasHeading = math.Atan2(bDir.Y, bDir.X), true
+	for _, c := range []struct {
+		name    string
+		heading float64
+		backer  string
+	}{
+		{"a faces marker 2, its back to b's way", math.Atan2(marker(2).Y, marker(2).X), "b"},
+		{"a faces along its leg", math.Atan2(spot(8).Y-spot(2).Y, spot(8).X-spot(2).X), "a"},
+	} {
+		rs[0].Heading, rs[0].HasHeading = c.heading, true
+		p.ingest(t0, rs)
+		to := rs[0].Pos.sub(Point{math.Cos(c.heading), math.Sin(c.heading)}.scale(0.25))
+		bA, bB := p.remaining(p.robots["b"].leg, rs[1].Pos)
+		if nearer := pointSegDist(to, bA, bB) < pointSegDist(rs[0].Pos, bA, bB); nearer != (c.backer == "b") {
+			t.Fatalf("%s: test geometry: a's back-off nearer b's way %v", c.name, nearer)
+		}
+		for _, pair := range [][2]string{{"a", "b"}, {"b", "a"}} {
+			if back, _ := p.HeadOn(t0, pair[0], pair[1]); back != c.backer {
+				t.Fatalf("%s: HeadOn(%s, %s): %s backs off, want %s", c.name, pair[0], pair[1], back, c.backer)
+			}
+		}
+	}
+}
+
 func TestReserverRejectsBadRobots(t *testing.T) {
 	p := NewReserver(ReserverConfig{})
 	orders := p.Plan(t0, []Robot{

@@ -74,11 +74,15 @@ type Stats struct {
 	Releases int // holds released
 	Rejected int // robots rejected as bad input, head-ons naming nobody
 	HeadOns  int // head-on reports resolved
-	Stalls   int // legs reserved without the deadlock check after a stall
-	Ahead    int // legs reserved ahead of legs reserved earlier (not Queue)
-	Yields   int // legs moved above the leg of a robot stopped for theirs (HeadOn)
-	Jams     int // back-offs asked for to end a jam (every leg's robot held, none free to go)
-	Unjams   int // jams ended: a robot's leg moved above every other after a back-off
+	// BackoffSwaps: head-ons where the robot that would have backed off
+	// faced so that its back-off took it nearer the other's way, and the
+	// other backed off instead.
+	BackoffSwaps int
+	Stalls       int // legs reserved without the deadlock check after a stall
+	Ahead        int // legs reserved ahead of legs reserved earlier (not Queue)
+	Yields       int // legs moved above the leg of a robot stopped for theirs (HeadOn)
+	Jams         int // back-offs asked for to end a jam (every leg's robot held, none free to go)
+	Unjams       int // jams ended: a robot's leg moved above every other after a back-off
 	// Summed over Plan calls, and divided by Calls the mean number of
 	// robots at a time: driving a reserved leg (Driving), held at a gate on
 	// one (AtGate), and waiting for their next leg because of another
