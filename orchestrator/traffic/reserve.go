@@ -364,17 +364,9 @@ func (p *Reserver) placeAgain(lo string, robots []*Robot, lowest int, asHeld []s
 	a := lerp(ll.A, ll.B, closestOnSeg(r.Pos, ll.A, ll.B))
 	ranked := p.ranked
 	p.ranked = slices.Delete(slices.Clone(ranked), il, il+1)
-	var marked []*resRobot
-	for _, id := range asHeld {
-		if st := p.robots[id]; st != nil && st.atGate == nil {
-			st.atGate = &Order{Robot: id, Hold: true}
-			marked = append(marked, st)
-		}
-	}
+	unmark := p.passHeld(asHeld...)
 	slot, blocker, _ := p.placeAbove(r, a, ll.B, p.index(robots), self, 0, false, lowest, true)
-	for _, st := range marked {
-		st.atGate = nil
-	}
+	unmark()
 	if blocker != "" || !commit {
 		p.ranked = ranked
 		return blocker == ""
@@ -705,11 +697,27 @@ func (p *Reserver) grant(now time.Time, robots []*Robot, f *fleetIndex) []Order 
 // robot on a leg would get no leg past that robot: the backer backs off,
 // waits out the head-on, drives on and meets it again, for ever.
 func (p *Reserver) placePast(r *Robot, a, b Point, f *fleetIndex, self int, work float64, stalled bool) (int, string, Point) {
-	if st := p.robots[p.past[r.ID]]; st != nil && st.leg != nil && st.atGate == nil {
-		st.atGate = &Order{Robot: p.past[r.ID], Hold: true}
-		defer func() { st.atGate = nil }()
-	}
+	defer p.passHeld(p.past[r.ID])()
 	return p.place(r, a, b, f, self, work, stalled)
+}
+
+// passHeld marks the robots ids as held at their gates, where they stand,
+// while a leg is placed past them (robots the core holds: rule 2 ranks a
+// leg above a held robot only where it keeps clear of where it stands),
+// until the returned func undoes it.
+func (p *Reserver) passHeld(ids ...string) (undo func()) {
+	var marked []*resRobot
+	for _, id := range ids {
+		if st := p.robots[id]; st != nil && st.atGate == nil {
+			st.atGate = &Order{Robot: id, Hold: true}
+			marked = append(marked, st)
+		}
+	}
+	return func() {
+		for _, st := range marked {
+			st.atGate = nil
+		}
+	}
 }
 
 // start ends the wait of a robot that was just given a leg. A robot whose
